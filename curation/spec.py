@@ -103,7 +103,9 @@ class MediaSpec(_Model):
 class FilesSpec(_Model):
     """Where the labeled rows come from and what the public files are called."""
 
-    labeled: str = "train.csv"  # raw file with the labeled rows (Kaggle: the competition's train file)
+    # Raw file (under raw/<slug>/files/) with the labeled rows; None: "data.parquet" for builtin and
+    # synthetic sources (written by the fetch step), "train.csv" for kaggle and local ones.
+    labeled: str | None = None
     train: str = "train.csv"
     test: str = "test.csv"
     sample_submission: str = "sample_submission.csv"
@@ -212,6 +214,12 @@ class CompetitionSpec(_Model):
             if name and name in self.target_columns:
                 raise ValueError(f"split column {name!r} cannot be a target column")
         return self
+
+    @property
+    def labeled_file(self) -> str:
+        if self.files.labeled:
+            return self.files.labeled
+        return "data.parquet" if self.source.kind in ("builtin", "synthetic") else "train.csv"
 
     @property
     def source_kind(self) -> str:
