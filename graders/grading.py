@@ -1,0 +1,63 @@
+"""Grade a submission against a built task's private answers and its leaderboard."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import polars as pl
+
+from graders.metrics import get_metric
+from graders.submission_checks import board_scores, grade
+
+
+def load_task(task_dir: Path) -> dict:
+    """The task.json of a built task."""
+    path = Path(task_dir) / "task.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{task_dir} is not a built task: no task.json")
+    return json.loads(path.read_text())
+
+
+def leaderboard_dir_for(task_dir: Path, slug: str) -> Path:
+    """leaderboards/<slug>/ of the home (or release) the task dir lives in: <root>/tasks/<slug>/<version>."""
+    return Path(task_dir).resolve().parents[2] / "leaderboards" / slug
+
+
+@dataclass(frozen=True)
+class GradeResult:
+    """The outcome of grading one submission.
+
+    `valid` is False when the submission failed a check; `error` then says which column or row is at
+    fault and `score` is None. `position_score` is (N - p + 1) / N on the task's leaderboard for the
+    same board (None without a leaderboard); `medal` follows Kaggle's thresholds by team count.
+    """
+
+    competition: str
+    valid: bool
+    score: float | None
+    board: str
+    error: str | None
+    position_score: float | None
+    medal: str | None
+    higher_is_better: bool
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def grade_submission(
+    task_dir: Path,
+    submission: str | Path | pl.DataFrame,
+    board: str = "public",
+    *,
+    leaderboard_dir: Path | None = None,
+) -> GradeResult:
+    """Check and score a submission (file or frame); never raises for a bad submission."""
+    task_dir = Path(task_dir)
+    meta = load_task(task_dir)
+    answers = pl.read_parquet(task_dir / "private" / "answers.parquet")
+    scores, teams = board_scores(leaderboard_dir or leaderboard_dir_for(task_dir, meta["slug"]), board)
+    report = grade(submission, answers, meta, board, get_metric(meta["metric"]["name"]), scores, teams)
+    return GradeResult(**report)
