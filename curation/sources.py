@@ -20,7 +20,7 @@ MANIFEST_FILE = "manifest.json"
 # Bump when fetching or preparing changes what lands in raw/: it invalidates every raw cache.
 RAW_CODE_VERSION = "raw-1"
 
-Downloader = Callable[[str, Path], None]  # (kaggle competition slug, files_dir) -> files extracted there
+Downloader = Callable[[str, Path], object]  # (kaggle competition slug, raw_dir) -> files extracted in raw_dir/files
 
 
 class SourceError(Exception):
@@ -134,7 +134,7 @@ def _fetch_files(spec: CompetitionSpec, files_dir: Path, spec_dir: Path | None, 
     elif source.kind == "kaggle":
         if download is None:
             raise SourceError(f"{spec.slug}: a Kaggle source needs the Kaggle resource (credentials) to download")
-        download(source.competition or spec.slug, files_dir)
+        download(source.competition or spec.slug, files_dir.parent)
     elif source.kind == "local":
         origin = Path(source.path)
         if not origin.is_absolute() and spec_dir is not None:

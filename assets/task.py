@@ -1,0 +1,142 @@
+"""task: the public/private split, rendered grader and task.json of each competition, with blocking checks."""
+
+import tempfile
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from assets.home_resource import DojoHomeResource, code_version_of
+from assets.partitions import competitions_partitions
+from assets.raw_files import raw_files
+from curation import sources, splits, task_integrity, tasks
+from curation.layout import Home
+from curation.sources import RawResult
+from curation.spec import CompetitionSpec
+from graders import metrics, render
+
+TASK_CHECKS = {
+    "no_target_in_public_files": "No target column in public test or extra files.",
+    "test_ids_disjoint_from_train": "No id is both in public train and public test.",
+    "answer_ids_equal_sample_ids": "The private answers and the sample submission hold the same ids.",
+    "rerun_is_deterministic": "Building the task again from the same inputs gives byte-identical files.",
+}
+
+
+def raw_result(home: Home, slug: str) -> RawResult:
+    """The raw stage's recorded result, read back from raw/<slug>/manifest.json."""
+    import json
+
+    raw_dir = home.raw_dir(slug)
+    manifest_path = raw_dir / sources.MANIFEST_FILE
+    if not manifest_path.is_file():
+        raise FileNotFoundError(f"{slug}: raw files are not fetched yet (no {manifest_path}); materialize raw_files")
+    manifest = json.loads(manifest_path.read_text())
+    return RawResult(slug, raw_dir, manifest["source_sha256"], manifest["files"], manifest["labeled_rows"], True)
+
+
+def build(spec: CompetitionSpec, home: Home, *, raw: RawResult | None = None, force: bool = False) -> tasks.TaskResult:
+    """Build one task with the metric's prediction kind and the rendered grader."""
+    metric = metrics.get_metric(spec.metric.name)
+    if spec.higher_is_better is not None and spec.higher_is_better != metric.higher_is_better:
+        raise ValueError(
+            f"{spec.slug}: higher_is_better={spec.higher_is_better} contradicts metric {metric.name} "
+            f"(higher_is_better={metric.higher_is_better})"
+        )
+    return tasks.build_task(
+        spec,
+        home,
+        raw or raw_result(home, spec.slug),
+        prediction=metric.prediction,
+        higher_is_better=metric.higher_is_better,
+        render_grader=render.render_grader,
+        grader_code=render.grader_code_version(),
+        force=force,
+    )
+
+
+def _checks(spec: CompetitionSpec, home: Home, result: tasks.TaskResult) -> list[dg.AssetCheckResult]:
+    task_dir, meta = result.task_dir, result.meta
+    leaks = task_integrity.targets_in_public_files(task_dir, meta)
+    shared = task_integrity.shared_train_test_ids(task_dir, meta)
+    mismatch = task_integrity.answer_sample_id_mismatch(task_dir, meta)
+    with tempfile.TemporaryDirectory(prefix="dojo-rerun-") as scratch:
+        # Same raw data, fresh home: any difference means the build depends on something besides its inputs.
+        rerun = build(spec, Home(Path(scratch)), raw=raw_result(home, spec.slug))
+        differences = task_integrity.checksum_differences(meta, rerun.meta)
+    return [
+        dg.AssetCheckResult(
+            check_name="no_target_in_public_files", passed=not leaks, metadata={"found": ", ".join(leaks) or "none"}
+        ),
+        dg.AssetCheckResult(
+            check_name="test_ids_disjoint_from_train",
+            passed=not shared,
+            metadata={"shared_ids": len(shared), "examples": str(shared[:10])},
+        ),
+        dg.AssetCheckResult(
+            check_name="answer_ids_equal_sample_ids",
+            passed=not (mismatch["only_in_answers"] or mismatch["only_in_sample"]),
+            metadata={k: str(v) for k, v in mismatch.items()},
+        ),
+        dg.AssetCheckResult(
+            check_name="rerun_is_deterministic",
+            passed=not differences,
+            metadata={"differing_files": ", ".join(differences) or "none", "task_version": result.task_version},
+        ),
+    ]
+
+
+def _preview(task_dir: Path, meta: dict) -> str:
+    train_entry = next(f for f in meta["files"] if f["role"] == "train")
+    frame = sources.read_table(task_dir / train_entry["path"]).head(5)
+    frame = frame.select(frame.columns[:8]).with_columns(pl.all().cast(pl.String).str.slice(0, 40))
+    header = "| " + " | ".join(frame.columns) + " |\n|" + "---|" * len(frame.columns) + "\n"
+    return header + "\n".join("| " + " | ".join(str(v) for v in row) + " |" for row in frame.iter_rows())
+
+
+@dg.asset(
+    partitions_def=competitions_partitions,
+    group_name="curation",
+    deps=[raw_files],
+    code_version=code_version_of(
+        Path(tasks.__file__), Path(splits.__file__), Path(render.__file__), Path(metrics.__file__)
+    ),
+    required_resource_keys={"dojo"},
+    check_specs=[
+        dg.AssetCheckSpec(name, asset="task", description=text, blocking=True, partitions_def=competitions_partitions)
+        for name, text in TASK_CHECKS.items()
+    ],
+    description="tasks/<slug>/<version>/: public files, private answers, rendered grader.py and task.json.",
+)
+def task(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    """Split, write and check one task; an unchanged task is a cache hit that says so."""
+    dojo: DojoHomeResource = context.resources.dojo
+    spec = dojo.spec(context.partition_key)
+    if not spec.gradable:
+        raise ValueError(f"{spec.slug}: not gradable from a CSV submission ({spec.notes}); it is catalogued only")
+    result = build(spec, dojo.home)
+    meta = result.meta
+    files_table = "\n".join(
+        f"| {f['path']} | {f['role']} | {f['rows'] if f['rows'] is not None else ''} | {f['bytes']} | "
+        f"`{f['sha256'][:16]}` |"
+        for f in meta["files"]
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "task_version": result.task_version,
+            "cache_hit": result.cache_hit,
+            "task_dir": dg.MetadataValue.path(str(result.task_dir)),
+            "rows_train": meta["rows"]["train"],
+            "rows_test": meta["rows"]["test"],
+            "rows_public": meta["rows"]["public"],
+            "rows_private": meta["rows"]["private"],
+            "bytes": sum(f["bytes"] for f in meta["files"]),
+            "metric": meta["metric"]["name"],
+            "files": dg.MetadataValue.md(
+                "| path | role | rows | bytes | sha256 |\n|---|---|---|---|---|\n" + files_table
+            ),
+            "preview": dg.MetadataValue.md(_preview(result.task_dir, meta)),
+        },
+        data_version=dg.DataVersion(result.task_version),
+        check_results=_checks(spec, dojo.home, result),
+    )

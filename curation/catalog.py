@@ -1,0 +1,148 @@
+"""The DuckDB catalog over everything built: competitions, task files, metric code, leaderboards."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import uuid
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from curation.layout import Home
+from curation.spec import CompetitionSpec
+
+COMPETITION_COLUMNS = {
+    "slug": pl.String,
+    "title": pl.String,
+    "task_type": pl.String,
+    "metric": pl.String,
+    "metric_params": pl.String,
+    "higher_is_better": pl.Boolean,
+    "source_kind": pl.String,
+    "split_method": pl.String,
+    "status": pl.String,
+    "error": pl.String,
+    "task_version": pl.String,
+    "rows_train": pl.Int64,
+    "rows_test": pl.Int64,
+    "tags": pl.List(pl.String),
+    "gradable": pl.Boolean,
+    "kaggle_teams": pl.Int64,
+    "data_size": pl.String,
+}
+
+
+def failure_path(home: Home, slug: str) -> Path:
+    return home.failures_dir / f"{slug}.json"
+
+
+def record_failure(home: Home, slug: str, error: str) -> None:
+    """Remember why a competition failed to build, for `dojo list` and the catalog."""
+    path = failure_path(home, slug)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"slug": slug, "error": error}))
+
+
+def clear_failure(home: Home, slug: str) -> None:
+    failure_path(home, slug).unlink(missing_ok=True)
+
+
+def competition_row(spec: CompetitionSpec, home: Home, higher_is_better: bool | None) -> dict:
+    """One competition's catalog row: spec facts plus its build status."""
+    task_dir = home.current_task_dir(spec.slug)
+    meta = json.loads((task_dir / "task.json").read_text()) if task_dir else None
+    failure = failure_path(home, spec.slug)
+    error = json.loads(failure.read_text())["error"] if failure.is_file() else None
+    status = "failed" if error else ("built" if meta else "not_built")
+    source = spec.source
+    return {
+        "slug": spec.slug,
+        "title": spec.title,
+        "task_type": spec.task_type,
+        "metric": spec.metric.name,
+        "metric_params": json.dumps(spec.metric.params, sort_keys=True),
+        "higher_is_better": meta["higher_is_better"] if meta else higher_is_better,
+        "source_kind": source.kind,
+        "split_method": spec.split.method,
+        "status": status,
+        "error": error,
+        "task_version": meta["task_version"] if meta else None,
+        "rows_train": meta["rows"]["train"] if meta else None,
+        "rows_test": meta["rows"]["test"] if meta else None,
+        "tags": list(spec.tags),
+        "gradable": spec.gradable,
+        "kaggle_teams": getattr(source, "teams", None),
+        "data_size": getattr(source, "data_size", None),
+    }
+
+
+def task_file_rows(home: Home, slugs: list[str]) -> list[dict]:
+    """Every file of every served task with its role, checksum, rows and bytes."""
+    rows = []
+    for slug in slugs:
+        task_dir = home.current_task_dir(slug)
+        if task_dir is None:
+            continue
+        meta = json.loads((task_dir / "task.json").read_text())
+        for entry in meta["files"]:
+            rows.append({"slug": slug, "task_version": meta["task_version"]} | entry)
+    return rows
+
+
+def build_catalog(home: Home, competitions: list[dict], metric_code: list[dict]) -> dict[str, int]:
+    """Write catalog.duckdb atomically; leaderboards is a view over the Parquet snapshots."""
+    slugs = [row["slug"] for row in competitions]
+    tables = {
+        "competitions": pl.DataFrame(competitions, schema=COMPETITION_COLUMNS),
+        "task_files": pl.DataFrame(
+            task_file_rows(home, slugs),
+            schema={
+                "slug": pl.String,
+                "task_version": pl.String,
+                "path": pl.String,
+                "role": pl.String,
+                "sha256": pl.String,
+                "rows": pl.Int64,
+                "bytes": pl.Int64,
+            },
+        ),
+        "metric_code": pl.DataFrame(
+            [row | {"sha256": hashlib.sha256(row["source"].encode()).hexdigest()} for row in metric_code],
+            schema={
+                "slug": pl.String,
+                "metric": pl.String,
+                "parameters": pl.String,
+                "source": pl.String,
+                "sha256": pl.String,
+            },
+        ),
+    }
+    home.root.mkdir(parents=True, exist_ok=True)
+    tmp = home.root / f".tmp-catalog-{uuid.uuid4().hex[:8]}.duckdb"
+    con = duckdb.connect(str(tmp))
+    try:
+        for name, frame in tables.items():
+            con.register(f"{name}_frame", frame.to_arrow())
+            con.execute(f"CREATE TABLE {name} AS SELECT * FROM {name}_frame")
+            con.unregister(f"{name}_frame")
+        snapshots = sorted((home.root / "leaderboards").glob("*/*.parquet"))
+        if snapshots:
+            pattern = str(home.root / "leaderboards" / "*" / "*.parquet").replace("'", "''")
+            con.execute(
+                "CREATE VIEW leaderboards AS SELECT regexp_extract(filename, '([^/]+)/[^/]+\\.parquet$', 1) AS slug, "
+                f"* EXCLUDE (filename) FROM read_parquet('{pattern}', filename = true, union_by_name = true)"
+            )
+        else:
+            con.execute(
+                "CREATE TABLE leaderboards (slug VARCHAR, rank BIGINT, score DOUBLE, board VARCHAR, kind VARCHAR, "
+                "entry VARCHAR, snapshot VARCHAR, team_count BIGINT)"
+            )
+        counts = {name: frame.height for name, frame in tables.items()}
+        counts["leaderboards"] = con.execute("SELECT count(*) FROM leaderboards").fetchall()[0][0]
+    finally:
+        con.close()
+    os.replace(tmp, home.catalog_path)
+    return counts
