@@ -16,7 +16,17 @@ Input conventions, by `Metric.prediction`:
 - number: finite floats; multi-target arrays are (n, k) in target column order and, as in scikit-learn, the
   score is the uniform average of the per-column scores.
 - text: strings the metric parses; missing cells (None or NaN) count as empty strings (allows_nan=True).
-An (n, 1) array is always read as one column.
+An (n, 1) array is always read as one column. Class names in params (labels, weights keys) match labels by their
+text, so 3, 3.0 and "3" name the same class.
+
+Text formats:
+- lists (map_at_k, ndcg_at_k, top_k_error, jaccard_sets): space-separated tokens, best first.
+- boxes (mean_average_precision_boxes): truth "x y w h x y w h ...", prediction "conf x y w h conf x y w h ...",
+  pixel coordinates of the top-left corner, width and height. A match needs IoU strictly above the threshold.
+- masks (iou_map_rle, dice_rle): run-length encoding "start length start length ...", 1-indexed and column-major
+  (down each column, then the next column to the right), as in the Data Science Bowl 2018 and Airbus; one image
+  per row, its instance masks separated by "|"; every image is params height x width. Runs outside the image and
+  instances sharing a pixel are errors (DSB 2018 rejected overlapping masks, and its TP count assumes none).
 """
 
 import difflib
