@@ -17,6 +17,7 @@ from curation.kaggle_client import (
     rules_url,
 )
 from curation.layout import Home
+from curation.spec import CompetitionSpec, KaggleSource
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,19 @@ def preflight(
             )
         )
     return rows
+
+
+def preflight_specs(
+    specs: Iterable[CompetitionSpec], home: Home, *, client: KaggleClient | None = None
+) -> list[PreflightRow]:
+    """Preflight for the Kaggle-sourced specs among `specs` (others need no download), in the order given."""
+    names = {spec.slug: spec.source.competition or spec.slug for spec in specs if isinstance(spec.source, KaggleSource)}
+    return preflight(list(names), home, client=client, competitions=names)
+
+
+def exit_code(rows: list[PreflightRow]) -> int:
+    """0 when every competition is ready, 1 otherwise (for `dojo preflight` and scripts)."""
+    return 0 if all(row.ready for row in rows) else 1
 
 
 def human_bytes(count: int | None) -> str:

@@ -395,7 +395,8 @@ def _run_python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[s
 def test_importing_the_project_does_not_import_kaggle() -> None:
     code = (
         "import sys, curation.kaggle_client, curation.kaggle_leaderboards, curation.preflight, "
-        "pipelines.kaggle_resource\nassert 'kaggle' not in sys.modules, 'kaggle imported eagerly'"
+        "pipelines.kaggle_resource, pipelines.definitions\n"
+        "assert 'kaggle' not in sys.modules, 'kaggle imported eagerly'"
     )
     done = _run_python(code, dict(os.environ))
     assert done.returncode == 0, done.stderr

@@ -11,7 +11,17 @@ from fake_kaggle import FakeCompetition, FakeKaggle, isolated_env, spaceship_tit
 
 from curation.kaggle_client import KaggleClient, RetryPolicy
 from curation.layout import Home
-from curation.preflight import format_table, format_total, human_bytes, preflight, summary, to_json
+from curation.preflight import (
+    exit_code,
+    format_table,
+    format_total,
+    human_bytes,
+    preflight,
+    preflight_specs,
+    summary,
+    to_json,
+)
+from curation.spec import CompetitionSpec
 
 FAST = RetryPolicy(initial_delay=0.001, max_delay=0.01, max_attempts=3, max_total_seconds=2.0)
 OPEN, LOCKED = "spaceship-titanic", "rules-first"
@@ -140,3 +150,34 @@ def test_human_bytes() -> None:
         "25.0 MB",
         "3072.0 TB",
     ]
+
+
+def _spec(slug: str, source: dict[str, object]) -> CompetitionSpec:
+    return CompetitionSpec.model_validate(
+        {
+            "slug": slug,
+            "title": slug,
+            "source": source,
+            "task_type": "binary",
+            "target_columns": ["y"],
+            "metric": {"name": "accuracy"},
+            "description": "d",
+        }
+    )
+
+
+def test_preflight_of_specs_skips_offline_sources_and_maps_names(
+    fake: FakeKaggle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = _home(fake, tmp_path, monkeypatch, "token")
+    specs = [
+        _spec("wine", {"kind": "builtin", "dataset": "sklearn:wine"}),
+        _spec("titanic-copy", {"kind": "kaggle", "competition": OPEN}),
+        _spec(LOCKED, {"kind": "kaggle"}),
+    ]
+    rows = preflight_specs(specs, home, client=_client())
+    assert [(row.slug, row.competition, row.ready) for row in rows] == [
+        ("titanic-copy", OPEN, True),
+        (LOCKED, LOCKED, False),
+    ]
+    assert exit_code(rows) == 1 and exit_code(rows[:1]) == 0 and exit_code([]) == 0
