@@ -552,8 +552,12 @@ class KaggleClient:
 
     # --- queries ---------------------------------------------------------------------------------------------
 
-    def competition(self, slug: str) -> CompetitionInfo:
-        """The competition's entry in Kaggle's list (found by searching its slug); 404 error when absent."""
+    def competition(self, slug: str) -> CompetitionInfo | None:
+        """The competition's entry in Kaggle's list (found by searching its slug), or None when not listed.
+
+        Kaggle's list leaves out most ended competitions, so None does not mean the slug is unknown:
+        `download_size` is the reliable probe.
+        """
 
         def search(api: Any) -> list[Any]:
             found: list[Any] = []
@@ -575,7 +579,30 @@ class KaggleClient:
                     team_count=int(item.team_count or 0),
                     rules_accepted=bool(item.user_has_entered),
                 )
-        raise CompetitionNotFoundError(slug)
+        return None
+
+    def download_size(self, slug: str) -> int | None:
+        """Ask for the competition's archive without reading it: its size in bytes (None if not announced).
+
+        The request is the download's own (DownloadDataFiles and its redirect, headers only), so it fails
+        exactly as a download would: 401 credentials, 403 rules not accepted, 404 unknown competition.
+        """
+
+        def probe(api: Any) -> int | None:
+            from kagglesdk.competitions.types.competition_api_service import ApiDownloadDataFilesRequest
+
+            request = ApiDownloadDataFilesRequest()
+            request.competition_name = slug
+            with api.build_kaggle_client() as kaggle:
+                # The client streams redirect responses, so closing it here leaves the body unread.
+                response = kaggle.competitions.competition_api_client.download_data_files(request)
+                try:
+                    length = response.headers.get("Content-Length", "")
+                    return int(length) if length.isdigit() else None
+                finally:
+                    response.close()
+
+        return self._call(slug, "check the download of", probe)
 
     def data_files(self, slug: str) -> list[DataFile]:
         """The competition's data files and their sizes."""

@@ -30,7 +30,7 @@ class PreflightRow:
     credentials_ok: bool | None  # False when missing or rejected (401); None when never tried
     reachable: bool | None  # Kaggle knows the competition
     rules_accepted: bool | None
-    download_bytes: int | None  # total size of the competition's data files as Kaggle lists them
+    download_bytes: int | None  # the archive's size; the listed files' total when the rules block it
     cached: bool  # raw/<slug>/download holds an archive matching its manifest (size-checked)
     cached_bytes: int | None
     problem: str | None  # the first thing to fix, in words
@@ -48,10 +48,12 @@ def preflight(
     client: KaggleClient | None = None,
     competitions: Mapping[str, str] | None = None,
 ) -> list[PreflightRow]:
-    """Check each slug: credentials, reachable, rules accepted, data size, cached. Never raises for Kaggle faults.
+    """Check each slug: credentials, reachable, rules accepted, download size, cached. Never raises for Kaggle faults.
 
-    `competitions` maps a spec slug to its Kaggle competition name when they differ. Once Kaggle rejects the
-    credentials (401), the remaining competitions are not asked about, so a bad key costs one request.
+    Each competition costs one request: the download's own request, headers only (`download_size`), which fails
+    as the download would (Kaggle's competition list cannot tell, since it leaves out ended competitions). When
+    the rules are not accepted, the size comes from the file list instead. `competitions` maps a spec slug to
+    its Kaggle name when they differ. After a 401 the rest are not asked about: a bad key costs one request.
     """
     kaggle = client or KaggleClient()
     names = dict(competitions or {})
@@ -74,18 +76,17 @@ def preflight(
         problem = credentials_problem
         if credentials_ok is not False:
             try:
-                info = kaggle.competition(competition)
-                reachable, rules, credentials_ok = True, info.rules_accepted, True
-                size = sum(item.bytes for item in kaggle.data_files(competition))
-                if not rules:
-                    problem = f"rules not accepted: accept them at {rules_url(competition)}"
+                size = kaggle.download_size(competition)
+                reachable, rules, credentials_ok = True, True, True
             except CredentialsError as exc:
                 credentials_ok, credentials_problem = False, str(exc)
                 problem = credentials_problem
             except CompetitionNotFoundError as exc:
                 credentials_ok, reachable, problem = True, False, str(exc)
-            except RulesNotAcceptedError as exc:
-                credentials_ok, reachable, rules, problem = True, True, False, str(exc)
+            except RulesNotAcceptedError:
+                credentials_ok, reachable, rules = True, True, False
+                problem = f"rules not accepted: accept them at {rules_url(competition)}"
+                size = _listed_size(kaggle, competition)
             except KaggleError as exc:
                 problem = str(exc)
         rows.append(
@@ -116,6 +117,14 @@ def preflight_specs(
 def exit_code(rows: list[PreflightRow]) -> int:
     """0 when every competition is ready, 1 otherwise (for `dojo preflight` and scripts)."""
     return 0 if all(row.ready for row in rows) else 1
+
+
+def _listed_size(kaggle: KaggleClient, competition: str) -> int | None:
+    """The data size from the file list, for a competition whose archive cannot be asked for yet."""
+    try:
+        return sum(item.bytes for item in kaggle.data_files(competition))
+    except KaggleError:
+        return None
 
 
 def human_bytes(count: int | None) -> str:

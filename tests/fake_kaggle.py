@@ -13,6 +13,7 @@ paging), and GET /storage/<slug>.zip. Faults: bad credentials -> 401, rules not 
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import threading
@@ -269,7 +270,9 @@ def _handler_for(fake: FakeKaggle) -> type[BaseHTTPRequestHandler]:
             for name, value in (headers or {}).items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(body)
+            # A client that only wanted the headers (a size probe) may hang up: that is allowed.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self.wfile.write(body)
 
         def _json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
             self._send(status, json.dumps(payload).encode(), "application/json", headers)

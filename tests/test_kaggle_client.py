@@ -166,6 +166,18 @@ def test_wrong_credentials_say_401_and_how_to_fix_without_the_secret(
     assert fake.count("DownloadDataFiles") == 1  # a 401 is not retried
 
 
+def test_competition_list_and_download_probe(fake: FakeKaggle, home: Path) -> None:
+    info = client().competition(TITANIC)
+    assert info is not None and (info.title, info.rules_accepted) == ("Spaceship Titanic", True)
+    locked = client().competition(LOCKED)
+    assert locked is not None and locked.rules_accepted is False
+    assert client().competition("no-such-thing") is None  # the list leaves out ended competitions too
+    assert client().download_size(TITANIC) == len(fake.competitions[TITANIC].archive)
+    with pytest.raises(RulesNotAcceptedError):
+        client().download_size(LOCKED)
+    assert not (home / "raw").exists()
+
+
 # --- HTTP faults ---------------------------------------------------------------------------------------------
 
 
@@ -181,7 +193,7 @@ def test_unknown_slug_is_a_404(fake: FakeKaggle, home: Path) -> None:
     with pytest.raises(CompetitionNotFoundError, match=r"no competition 'no-such-thing' \(HTTP 404\)"):
         client().download("no-such-thing", raw(home, "no-such-thing"))
     with pytest.raises(CompetitionNotFoundError):
-        client().competition("no-such-thing")
+        client().download_size("no-such-thing")
 
 
 @pytest.mark.parametrize(("endpoint", "statuses"), [("DownloadDataFiles", (429, 503)), ("storage", (500, 502))])

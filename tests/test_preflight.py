@@ -47,6 +47,10 @@ def _data_bytes(fake: FakeKaggle, slug: str) -> int:
     return sum(len(data) for data in fake.competitions[slug].files.values())
 
 
+def _archive_bytes(fake: FakeKaggle, slug: str) -> int:
+    return len(fake.competitions[slug].archive)
+
+
 def test_rows_for_ready_locked_unknown_and_cached(
     fake: FakeKaggle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -56,12 +60,13 @@ def test_rows_for_ready_locked_unknown_and_cached(
     ready, locked, unknown = by_slug[OPEN], by_slug[LOCKED], by_slug["no-such-comp"]
     assert (ready.credentials, ready.credentials_ok) == ("KAGGLE_API_TOKEN", True)
     assert (ready.reachable, ready.rules_accepted, ready.cached, ready.ready) == (True, True, False, True)
-    assert ready.download_bytes == _data_bytes(fake, OPEN) and ready.problem is None
+    assert ready.download_bytes == _archive_bytes(fake, OPEN) and ready.problem is None
     assert (locked.reachable, locked.rules_accepted, locked.ready) == (True, False, False)
     assert f"https://www.kaggle.com/competitions/{LOCKED}/rules" in (locked.problem or "")
     assert locked.download_bytes == _data_bytes(fake, LOCKED)
     assert (unknown.reachable, unknown.ready) == (False, False) and "HTTP 404" in (unknown.problem or "")
-    assert fake.count("DownloadDataFiles") == 0  # preflight never downloads
+    assert fake.count("DownloadDataFiles") == 3 and fake.count("ListCompetitions") == 0
+    assert not (home.root / "raw").exists()  # asked for the archives, read none
 
     _client().download(OPEN, home.raw_dir(OPEN))
     cached = preflight([OPEN], home, client=_client())[0]
@@ -127,7 +132,7 @@ def test_rejected_credentials_cost_one_request(
 
 def test_kaggle_down_is_reported_not_raised(fake: FakeKaggle, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     home = _home(fake, tmp_path, monkeypatch, "token")
-    fake.fail("ListCompetitions", 503, 503, 503)
+    fake.fail("DownloadDataFiles", 503, 503, 503)
     (row,) = preflight([OPEN], home, client=_client())
     assert row.reachable is None and not row.ready and "gave up" in (row.problem or "")
     assert "unavailable" in format_table([row])
