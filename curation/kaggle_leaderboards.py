@@ -10,7 +10,7 @@ from typing import Literal, Protocol
 
 import polars as pl
 
-from curation.kaggle_client import LeaderboardEntry
+from curation.kaggle_client import CompetitionInfo, LeaderboardEntry
 
 # The columns of leaderboards/<slug>/<snapshot>.parquet (contracts.md), in order.
 LEADERBOARD_SCHEMA: dict[str, pl.DataType] = {
@@ -28,6 +28,8 @@ class LeaderboardSource(Protocol):
     """What a snapshot needs from a client (`KaggleClient` or a stand-in)."""
 
     def leaderboard(self, slug: str, *, public: bool) -> list[LeaderboardEntry]: ...
+
+    def competition(self, slug: str) -> CompetitionInfo | None: ...
 
 
 def today() -> str:
@@ -69,19 +71,28 @@ def board_frame(entries: Sequence[LeaderboardEntry], board: str, snapshot: str) 
     )
 
 
+def is_running(info: CompetitionInfo | None, now: datetime | None = None) -> bool:
+    """Whether the competition is listed with a deadline still ahead (then Kaggle has no private board yet)."""
+    if info is None or info.deadline is None:
+        return False
+    deadline = info.deadline if info.deadline.tzinfo else info.deadline.replace(tzinfo=UTC)
+    return deadline > (now or datetime.now(UTC))
+
+
 def leaderboard_snapshot(client: LeaderboardSource, slug: str, snapshot: str | None = None) -> pl.DataFrame:
     """The public board and, where Kaggle gives one, the private board of `slug`, as one frame.
 
     Kaggle's default leaderboard is the private one once a competition has ended and the public one before;
-    asking with overridePublic always gives the public one. So the private board exists exactly when the
-    default differs from the public board.
+    asking with overridePublic always gives the public one. A competition still running (listed, deadline
+    ahead) has only its public board; otherwise the private board exists when the default differs from it.
     """
     name = snapshot or today()
     public = client.leaderboard(slug, public=True)
-    default = client.leaderboard(slug, public=False)
     frames = [board_frame(public, "public", name)]
-    if default != public:
-        frames.append(board_frame(default, "private", name))
+    if not is_running(client.competition(slug)):
+        default = client.leaderboard(slug, public=False)
+        if default != public:
+            frames.append(board_frame(default, "private", name))
     return pl.concat(frames)
 
 

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 import pytest
 from fake_kaggle import FakeCompetition, FakeKaggle, isolated_env, make_board, spaceship_titanic_files
 
-from curation.kaggle_client import KaggleClient, LeaderboardEntry, RetryPolicy, RulesNotAcceptedError
-from curation.kaggle_leaderboards import LEADERBOARD_SCHEMA, board_frame, check_direction, leaderboard_snapshot
+from curation.kaggle_client import CompetitionInfo, KaggleClient, LeaderboardEntry, RetryPolicy, RulesNotAcceptedError
+from curation.kaggle_leaderboards import (
+    LEADERBOARD_SCHEMA,
+    board_frame,
+    check_direction,
+    is_running,
+    leaderboard_snapshot,
+)
 
 FAST = RetryPolicy(initial_delay=0.001, max_delay=0.01, max_attempts=3, max_total_seconds=2.0)
 PUBLIC = [0.95, 0.93, 0.93, 0.90, 0.88, 0.80, 0.71]
@@ -22,7 +29,17 @@ def fake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeKaggle
     with FakeKaggle() as server:
         files = spaceship_titanic_files(rows=20, test_rows=5)
         server.add(FakeCompetition("ended", files, public_board=make_board(PUBLIC), private_board=make_board(PRIVATE)))
-        server.add(FakeCompetition("running", files, public_board=make_board([0.5, 0.4, 0.3])))
+        server.add(FakeCompetition("open-board", files, public_board=make_board([0.5, 0.4, 0.3])))
+        # Running (deadline ahead): whatever the default board says, it is not a private board yet.
+        server.add(
+            FakeCompetition(
+                "running",
+                files,
+                public_board=make_board([0.5, 0.4, 0.3]),
+                private_board=make_board([0.5, 0.45, 0.3]),
+                deadline="2999-01-01T00:00:00.000Z",
+            )
+        )
         server.add(FakeCompetition("small", files, public_board=make_board([1.0])))
         isolated_env(monkeypatch, server, tmp_path)
         yield server
@@ -49,9 +66,18 @@ def test_team_names_are_dropped(fake: FakeKaggle) -> None:
     assert "Team" not in text and "team_name" not in frame.columns
 
 
-def test_running_competition_has_only_a_public_board(fake: FakeKaggle) -> None:
-    frame = leaderboard_snapshot(KaggleClient(retry=FAST), "running", snapshot="s")
-    assert frame["board"].unique().to_list() == ["public"] and frame.height == 3
+@pytest.mark.parametrize("slug", ["open-board", "running"])
+def test_only_a_public_board_before_the_end(slug: str, fake: FakeKaggle) -> None:
+    frame = leaderboard_snapshot(KaggleClient(retry=FAST), slug, snapshot="s")
+    assert frame["board"].unique().to_list() == ["public"] and frame["score"].to_list() == [0.5, 0.4, 0.3]
+    assert fake.count("GetLeaderboard", slug) == (1 if slug == "running" else 2)
+
+
+def test_is_running() -> None:
+    now = datetime(2024, 6, 1, tzinfo=UTC)
+    info = CompetitionInfo("c", None, datetime(2024, 7, 1), 10, True)
+    assert is_running(info, now) and not is_running(info, datetime(2024, 8, 1, tzinfo=UTC))
+    assert not is_running(None, now) and not is_running(CompetitionInfo("c", None, None, 0, True), now)
 
 
 def test_leaderboard_faults_are_kaggle_errors(fake: FakeKaggle) -> None:
