@@ -46,9 +46,10 @@ class KaggleResource(dg.ConfigurableResource):
     - Ops that use it belong to the `KAGGLE_POOL` concurrency pool.
     """
 
-    api_token: str | None = Field(default=None, description="Kaggle access token (use EnvVar)")
+    # repr=False: a resource's repr can reach logs and error reports; the secrets must not.
+    api_token: str | None = Field(default=None, repr=False, description="Kaggle access token (use EnvVar)")
     username: str | None = Field(default=None, description="Kaggle username of a legacy API key (use EnvVar)")
-    key: str | None = Field(default=None, description="Kaggle legacy API key (use EnvVar)")
+    key: str | None = Field(default=None, repr=False, description="Kaggle legacy API key (use EnvVar)")
     retry_initial_delay: float = Field(default=1.0, ge=0, description="first backoff delay, seconds")
     retry_max_attempts: int = Field(default=8, ge=1, description="attempts per request on 429/5xx")
     retry_max_total_seconds: float = Field(default=600.0, ge=0, description="total backoff budget per request")

@@ -98,3 +98,9 @@ def test_resource_errors_are_kaggle_errors(fake: FakeKaggle, tmp_path: Path, mon
     with pytest.raises(RulesNotAcceptedError, match="rules-first/rules"):
         resource.download("rules-first", home / "raw" / "rules-first")
     assert "fake-key" not in repr(resource.client())
+
+
+def test_secrets_stay_out_of_the_resource_repr() -> None:
+    resource = KaggleResource(api_token="token-secret-1", username="someone", key="key-secret-2")
+    text = repr(resource) + str(resource)
+    assert "secret" not in text and "someone" in text
