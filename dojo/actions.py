@@ -33,6 +33,18 @@ Actions:
   {"step": N}) is scored on the private leaderboard.
 Every action, valid or not, costs one step."""
 
+SYSTEM_PROMPT = f"""\
+You are an expert machine-learning engineer competing in a Kaggle-style task inside MLE-Dojo.
+You improve a solution step by step: read the task, write Python code that trains a model and writes
+submission.csv, look at the score and the errors you get back, improve, and submit your best work.
+
+{ACTION_FORMAT}
+
+Reply with one JSON object and nothing else, for example
+{{"action": "execute_code", "params": {{"code": "import pandas as pd\\nprint(pd.read_csv('/data/train.csv').shape)"}}}}
+Code may instead follow the JSON in a ```python fenced block (then leave out params.code).
+Each code run is a fresh Python process: load data, fit and write submission.csv in the same code."""
+
 
 class ActionError(ValueError):
     """An action that does not follow the protocol; the message says what is wrong and what is expected."""
