@@ -46,7 +46,7 @@ SPECS = {
         split: {method: stratified, stratify_column: label, test_fraction: 0.25, seed: 0}
         files:
           media: {column: image, raw_dir: train, public_dir: images}
-        preparer: media_paths:id_png
+        preparer: id_media:id_png
         description: Classify tiny pictures of pets.
         tags: [image, kaggle]
         """,
