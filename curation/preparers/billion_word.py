@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 
-from curation.preparers.content_ids import content_ids
+from curation.preparers.content_ids import CHUNK_ROWS, content_ids
 from curation.spec import CompetitionSpec
 
 CORRUPTED = "corrupted"
@@ -42,7 +42,17 @@ def sentence_pairs(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
         pl.col(target).str.count_matches(r"\S+") >= 3
     )
     ids = content_ids(sentences, spec.id_column)
-    corrupted = [
-        remove_one_word(sentence, key) for sentence, key in zip(sentences[target].to_list(), ids.to_list(), strict=True)
-    ]
-    return pl.DataFrame({spec.id_column: ids, CORRUPTED: corrupted, target: sentences[target]})
+    pairs = pl.DataFrame({spec.id_column: ids, target: sentences[target]})
+    # 30 million sentences: corrupt them a chunk at a time so few Python strings are alive at once.
+    corrupted = pl.concat(
+        [
+            pl.Series(
+                CORRUPTED,
+                [remove_one_word(s, k) for s, k in zip(chunk[target], chunk[spec.id_column], strict=True)],
+                dtype=pl.String,
+            )
+            for chunk in pairs.iter_slices(CHUNK_ROWS)
+        ]
+        or [pl.Series(CORRUPTED, [], dtype=pl.String)]
+    )
+    return pairs.select(spec.id_column, corrupted, target)

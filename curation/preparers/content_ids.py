@@ -12,6 +12,15 @@ from curation.spec import CompetitionSpec
 
 # Unit separator: cannot occur in CSV text cells, so distinct rows never join to the same key.
 _SEPARATOR = "\x1f"
+CHUNK_ROWS = 1_000_000
+
+
+def _digests(table: pl.DataFrame) -> pl.Series:
+    """blake2b (8 bytes, hex) of each row's cells joined by the separator, nulls as NUL."""
+    text = table.select(
+        pl.concat_str([pl.col(c).cast(pl.String).fill_null("\x00") for c in table.columns], separator=_SEPARATOR)
+    ).to_series()
+    return pl.Series([hashlib.blake2b(row.encode(), digest_size=8).hexdigest() for row in text], dtype=pl.String)
 
 
 def content_ids(table: pl.DataFrame, column: str) -> pl.Series:
@@ -23,11 +32,9 @@ def content_ids(table: pl.DataFrame, column: str) -> pl.Series:
     """
     if column in table.columns:
         raise ValueError(f"the table already has a column {column!r}; cannot add ids")
-    text = table.select(
-        pl.concat_str([pl.col(c).cast(pl.String).fill_null("\x00") for c in table.columns], separator=_SEPARATOR)
-    ).to_series()
-    digests = pl.Series(
-        [hashlib.blake2b(row.encode(), digest_size=8).hexdigest() for row in text.to_list()], dtype=pl.String
+    # Chunks keep the Python strings of at most CHUNK_ROWS rows alive at once (Grupo Bimbo has 74 million rows).
+    digests = pl.concat(
+        [_digests(table.slice(start, CHUNK_ROWS)) for start in range(0, max(table.height, 1), CHUNK_ROWS)]
     )
     frame = pl.DataFrame({"d": digests}).with_columns((pl.int_range(pl.len()).over("d") + 1).alias("r"))
     ids = frame.select(
