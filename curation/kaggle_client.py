@@ -71,7 +71,8 @@ class RulesNotAcceptedError(KaggleError):
         extra = f" Kaggle said: {detail}" if detail else ""
         super().__init__(
             f"Kaggle refused access to competition {slug!r} (HTTP 403): its rules must be accepted by this "
-            f"account first. Open {self.rules_url}, accept the rules, then retry.{extra}"
+            f"account first. Open {self.rules_url}, accept the rules, then retry (if they are accepted, the "
+            f"account lacks access some other way, e.g. an unverified phone or an invite-only competition).{extra}"
         )
 
 
