@@ -1,0 +1,162 @@
+"""Every submission failure gives a clear message naming the column or row; nothing raises out of grade()."""
+
+import polars as pl
+import pytest
+from sklearn.metrics import accuracy_score, log_loss, mean_squared_error
+
+from graders.metrics import get_metric
+from graders.ranking import leaderboard_rank, medal, medal_ranks, position_score
+from graders.submission_checks import grade
+
+ANSWERS = pl.DataFrame(
+    {
+        "id": [1, 2, 3, 4, 5, 6],
+        "label": ["cat", "dog", "cat", "bird", "dog", "cat"],
+        "value": [1.0, 2.5, 3.0, 0.5, 4.0, 2.0],
+        "board": ["public", "public", "public", "private", "private", "private"],
+    }
+)
+
+
+def meta(prediction: str, metric: str, columns: list[str], targets: list[str], classes=None) -> dict:
+    return {
+        "slug": "toy",
+        "id_column": "id",
+        "target_columns": targets,
+        "prediction_columns": columns,
+        "prediction": prediction,
+        "metric": {"name": metric, "params": {}},
+        "higher_is_better": get_metric(metric).higher_is_better,
+        "classes": classes,
+    }
+
+
+LABEL_META = meta("label", "accuracy", ["label"], ["label"], ["bird", "cat", "dog"])
+NUMBER_META = meta("number", "rmse", ["value"], ["value"])
+PROBA_META = meta(
+    "class_probabilities", "multiclass_log_loss", ["bird", "cat", "dog"], ["label"], ["bird", "cat", "dog"]
+)
+
+
+def run(csv_text: str, task_meta: dict, tmp_path, board: str = "public") -> dict:
+    path = tmp_path / "submission.csv"
+    path.write_text(csv_text)
+    metric = get_metric(task_meta["metric"]["name"])
+    return grade(path, ANSWERS, task_meta, board, metric, [], None)
+
+
+def test_valid_label_submission_matches_sklearn(tmp_path):
+    report = run("id,label\n1,cat\n2,cat\n3,cat\n4,bird\n5,dog\n6,dog\n", LABEL_META, tmp_path, "private")
+    assert report["valid"] and report["error"] is None
+    assert report["score"] == pytest.approx(accuracy_score(["bird", "dog", "cat"], ["bird", "dog", "dog"]))
+
+
+def test_column_order_and_row_order_do_not_matter(tmp_path):
+    report = run("value,id\n3.0,3\n1.0,1\n2.0,2\n0.5,4\n4.0,5\n2.0,6\n", NUMBER_META, tmp_path)
+    assert report["valid"] and report["score"] == pytest.approx(0.5 / 3**0.5)
+    assert report["score"] == pytest.approx(mean_squared_error([1.0, 2.5, 3.0], [1.0, 2.0, 3.0]) ** 0.5)
+
+
+def test_class_probabilities_match_sklearn_log_loss(tmp_path):
+    rows = "id,bird,cat,dog\n" + "\n".join(f"{i},0.2,0.5,0.3" for i in range(1, 7)) + "\n"
+    report = run(rows, PROBA_META, tmp_path)
+    expected = log_loss(["cat", "dog", "cat"], [[0.2, 0.5, 0.3]] * 3, labels=["bird", "cat", "dog"])
+    assert report["valid"] and report["score"] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "task_meta", "message"),
+    [
+        ("", LABEL_META, "is empty"),
+        ("\x00\x01\x02garbage", LABEL_META, "missing columns"),
+        ("id\n1\n2\n3\n4\n5\n6\n", LABEL_META, "missing columns ['label']"),
+        (
+            "id,label,extra\n1,cat,x\n2,cat,x\n3,cat,x\n4,cat,x\n5,cat,x\n6,cat,x\n",
+            LABEL_META,
+            "unexpected columns ['extra']",
+        ),
+        ("id,label\n1,cat\n1,cat\n3,cat\n4,cat\n5,cat\n6,cat\n", LABEL_META, "duplicated ids '1'"),
+        ("id,label\n1,cat\n2,cat\n3,cat\n4,cat\n5,cat\n", LABEL_META, "1 test ids are missing: '6'"),
+        ("id,label\n1,cat\n2,cat\n3,cat\n4,cat\n5,cat\n6,cat\n99,cat\n", LABEL_META, "ids not in the test set '99'"),
+        ("id,label\n1,cat\n2,\n3,cat\n4,cat\n5,cat\n6,cat\n", LABEL_META, "column 'label': empty labels at ids '2'"),
+        (
+            "id,label\n1,cat\n2,fish\n3,cat\n4,cat\n5,cat\n6,cat\n",
+            LABEL_META,
+            "labels 'fish' are not among the classes 'bird', 'cat', 'dog'",
+        ),
+        ("id,value\n1,1\n2,abc\n3,1\n4,1\n5,1\n6,1\n", NUMBER_META, "column 'value': 1 values are not numbers"),
+        (
+            "id,value\n1,1\n2,nan\n3,1\n4,1\n5,1\n6,1\n",
+            NUMBER_META,
+            "column 'value': NaN or infinite values at ids '2'",
+        ),
+        (
+            "id,value\n1,1\n2,inf\n3,1\n4,1\n5,1\n6,1\n",
+            NUMBER_META,
+            "column 'value': NaN or infinite values at ids '2'",
+        ),
+        (
+            "id,bird,cat,dog\n" + "\n".join(f"{i},0.2,1.5,0.3" for i in range(1, 7)),
+            PROBA_META,
+            "probabilities must lie in [0, 1]",
+        ),
+    ],
+)
+def test_each_failure_is_reported_not_raised(tmp_path, text, task_meta, message):
+    report = run(text, task_meta, tmp_path)
+    assert report["valid"] is False and report["score"] is None
+    assert message in report["error"]
+
+
+def test_missing_file_is_reported(tmp_path):
+    report = grade(tmp_path / "nope.csv", ANSWERS, LABEL_META, "public", get_metric("accuracy"), [], None)
+    assert not report["valid"] and "does not exist" in report["error"]
+
+
+def test_unknown_board_is_reported(tmp_path):
+    report = run("id,label\n1,cat\n", LABEL_META, tmp_path, board="secret")
+    assert "board must be" in report["error"]
+
+
+def test_integer_labels_accept_integral_floats_only(tmp_path):
+    answers = ANSWERS.with_columns(pl.Series("label", [0, 1, 0, 2, 1, 0]))
+    task_meta = meta("label", "accuracy", ["label"], ["label"], ["0", "1", "2"])
+    path = tmp_path / "s.csv"
+    path.write_text("id,label\n1,0.0\n2,1\n3,0\n4,2\n5,1\n6,0\n")
+    assert grade(path, answers, task_meta, "public", get_metric("accuracy"), [], None)["score"] == 1.0
+    path.write_text("id,label\n1,0.5\n2,1\n3,0\n4,2\n5,1\n6,0\n")
+    assert "must be integers" in grade(path, answers, task_meta, "public", get_metric("accuracy"), [], None)["error"]
+
+
+def test_position_score_and_rank():
+    board = [0.9, 0.8, 0.7, 0.6]
+    assert leaderboard_rank(0.95, board, True) == 1
+    assert position_score(0.95, board, True) == 1.0
+    assert position_score(0.8, board, True) == 0.75  # matching rank 2 counts as rank 2
+    assert position_score(0.1, board, True) == 0.0
+    assert position_score(0.65, [0.6, 0.7, 0.8, 0.9], False) == 0.75
+    assert position_score(0.55, [0.6, 0.7, 0.8, 0.9], False) == 1.0
+    with pytest.raises(ValueError):
+        position_score(1.0, [], True)
+
+
+@pytest.mark.parametrize(
+    ("teams", "expected"),
+    [
+        (50, {"gold": 5, "silver": 10, "bronze": 20}),
+        (200, {"gold": 10, "silver": 40, "bronze": 80}),
+        (500, {"gold": 11, "silver": 50, "bronze": 100}),
+        (2000, {"gold": 14, "silver": 100, "bronze": 200}),
+        (5, {"gold": 1, "silver": 1, "bronze": 2}),
+    ],
+)
+def test_medal_thresholds_follow_kaggle(teams, expected):
+    assert medal_ranks(teams) == expected
+
+
+def test_medal_for_score():
+    board = [float(s) for s in range(100, 0, -1)]  # 100 entries, higher is better
+    assert medal(100.0, board, True) == "gold"
+    assert medal(85.0, board, True) == "silver"  # rank 16
+    assert medal(70.0, board, True) == "bronze"  # rank 31
+    assert medal(10.0, board, True) is None
