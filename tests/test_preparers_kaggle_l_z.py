@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -295,3 +296,332 @@ def test_mlsp_unknown_species_is_an_error(tmp_path: Path) -> None:
     (essential / "species_list.txt").write_text("class_id,code,species\n0,BRCR,x\n")
     with pytest.raises(RawDataError, match=r"outside 0\.\.0"):
         run("mlsp-2013-birds", tmp_path)
+
+
+# media_files, more shapes
+
+
+def test_seti_arrays_sit_under_the_first_character_of_the_id(tmp_path: Path) -> None:
+    write_csv(tmp_path / "train_labels.csv", pl.DataFrame({"id": ["0004be0baf70", "a3f1c2d4e5b6"], "target": [0, 1]}))
+    touch(tmp_path / "train" / "0" / "0004be0baf70.npy")
+    touch(tmp_path / "train" / "a" / "a3f1c2d4e5b6.npy")
+    table = run("seti-breakthrough-listen", tmp_path)
+    assert table["signal"].to_list() == ["0/0004be0baf70.npy", "a/a3f1c2d4e5b6.npy"]
+
+
+def test_whale_file_names_are_copied_to_the_media_column(tmp_path: Path) -> None:
+    write_csv(
+        tmp_path / "train.csv",
+        pl.DataFrame({"Image": ["00022e1a.jpg", "000466c4.jpg"], "Id": ["w_e15442c", "new_whale"]}),
+    )
+    touch(tmp_path / "train" / "00022e1a.jpg")
+    touch(tmp_path / "train" / "000466c4.jpg")
+    table = run("whale-categorization-playground", tmp_path)
+    assert table["image_file"].to_list() == table["Image"].to_list()
+
+
+def test_tgs_salt_images_follow_competition_data(tmp_path: Path) -> None:
+    write_csv(
+        tmp_path / "competition_data" / "train.csv",
+        pl.DataFrame({"id": ["575d24d81d", "a266a2a9df"], "rle_mask": [None, "5051 5151"]}),
+    )
+    touch(tmp_path / "competition_data" / "train" / "images" / "575d24d81d.png")
+    touch(tmp_path / "competition_data" / "train" / "images" / "a266a2a9df.png")
+    assert run("tgs-salt-identification-challenge", tmp_path)["image"].to_list() == ["575d24d81d.png", "a266a2a9df.png"]
+
+
+def test_the_nature_conservancy_classes_come_from_folders(tmp_path: Path) -> None:
+    touch(tmp_path / "train" / "ALB" / "img_00003.jpg")
+    touch(tmp_path / "train" / "NoF" / "img_00008.jpg")
+    table = run("the-nature-conservancy-fisheries-monitoring", tmp_path)
+    assert table.sort("image").rows() == [
+        ("img_00003.jpg", "ALB", "ALB/img_00003.jpg"),
+        ("img_00008.jpg", "NoF", "NoF/img_00008.jpg"),
+    ]
+
+
+# labeled_rows: quoting
+
+
+def test_word2vec_reviews_with_escaped_quotes_are_read_whole(tmp_path: Path) -> None:
+    (tmp_path / "labeledTrainData.tsv").write_text(
+        'id\tsentiment\treview\n"5814_8"\t1\t"With all this \\"Moonwalker\\" stuff, a, b"\n'
+        '"2381_9"\t0\t"The film starts, then \\"ends\\"."\n'
+    )
+    table = run("word2vec-nlp-tutorial", tmp_path)
+    assert table.rows() == [
+        ("5814_8", 1, 'With all this "Moonwalker" stuff, a, b'),
+        ("2381_9", 0, 'The film starts, then "ends".'),
+    ]
+
+
+# json_tables
+
+
+def test_pizza_keeps_only_fields_of_the_test_file(tmp_path: Path) -> None:
+    train = [
+        {
+            "request_id": "t3_a",
+            "request_title": "hi",
+            "requester_subreddits_at_request": ["AskReddit", "pizza"],
+            "giver_username_if_known": "bob",
+            "requester_user_flair": "shroom",
+            "number_of_upvotes_of_request_at_retrieval": 5,
+            "requester_received_pizza": True,
+        },
+        {
+            "request_id": "t3_b",
+            "request_title": "yo",
+            "requester_subreddits_at_request": [],
+            "giver_username_if_known": "N/A",
+            "requester_user_flair": None,
+            "number_of_upvotes_of_request_at_retrieval": 1,
+            "requester_received_pizza": False,
+        },
+    ]
+    test = [
+        {
+            "request_id": "t3_c",
+            "request_title": "x",
+            "requester_subreddits_at_request": [],
+            "giver_username_if_known": "N/A",
+        }
+    ]
+    (tmp_path / "train.json").write_text(json.dumps(train))
+    (tmp_path / "test.json").write_text(json.dumps(test))
+    table = run("random-acts-of-pizza", tmp_path)
+    assert table.columns == [
+        "request_id",
+        "request_title",
+        "requester_subreddits_at_request",
+        "giver_username_if_known",
+        "requester_received_pizza",
+    ]
+    assert table["requester_received_pizza"].to_list() == [1, 0]
+    assert json.loads(table["requester_subreddits_at_request"][0]) == ["AskReddit", "pizza"]
+
+
+def test_statoil_bands_become_json_text_and_angles_stay_text_when_mixed(tmp_path: Path) -> None:
+    spec = spec_of("statoil-iceberg-classifier-challenge")
+    records = [
+        {"id": "dfd5f913", "band_1": [-27.8, -27.8], "band_2": [-27.1, -29.6], "inc_angle": 43.9239, "is_iceberg": 0},
+        {"id": "e25388fd", "band_1": [-12.2, -14.9], "band_2": [-31.5, -27.9], "inc_angle": "na", "is_iceberg": 1},
+    ]
+    (tmp_path / spec.labeled_file).parent.mkdir(parents=True)
+    (tmp_path / spec.labeled_file).write_text(json.dumps(records))
+    table = run("statoil-iceberg-classifier-challenge", tmp_path)
+    assert table["inc_angle"].to_list() == ["43.9239", "na"]
+    assert json.loads(table["band_1"][1]) == [-12.2, -14.9]
+
+
+def test_json_records_that_are_not_objects_are_refused(tmp_path: Path) -> None:
+    spec = spec_of("statoil-iceberg-classifier-challenge")
+    (tmp_path / spec.labeled_file).parent.mkdir(parents=True)
+    (tmp_path / spec.labeled_file).write_text("[1, 2]")
+    with pytest.raises(RawDataError, match="record 0 is not a JSON object"):
+        run("statoil-iceberg-classifier-challenge", tmp_path)
+
+
+def test_yelp_reviews_keep_test_fields_from_json_lines(tmp_path: Path) -> None:
+    train = [
+        {
+            "votes": {"funny": 0},
+            "user_id": "u1",
+            "review_id": "r1",
+            "stars": 5,
+            "date": "2011-01-26",
+            "text": "great",
+            "type": "review",
+            "business_id": "b1",
+        },
+        {
+            "votes": {"funny": 1},
+            "user_id": "u2",
+            "review_id": "r2",
+            "stars": 2,
+            "date": "2011-07-27",
+            "text": "meh",
+            "type": "review",
+            "business_id": "b1",
+        },
+    ]
+    test = [{"user_id": "u3", "review_id": "r9", "type": "review", "business_id": "b2"}]
+    for folder, name, rows in (
+        ("yelp_training_set", "yelp_training_set_review.json", train),
+        ("yelp_test_set", "yelp_test_set_review.json", test),
+    ):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / name).write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    table = run("yelp-recsys-2013", tmp_path)
+    assert table.columns == ["review_id", "user_id", "type", "business_id", "stars"]
+    assert table["stars"].to_list() == [5, 2]
+
+
+# sales_keys, text_normalization, stacked_targets
+
+
+def test_rossmann_rows_are_keyed_by_store_and_day(tmp_path: Path) -> None:
+    write_csv(
+        tmp_path / "train.csv",
+        pl.DataFrame(
+            {
+                "Store": [1, 2],
+                "DayOfWeek": [5, 5],
+                "Date": ["2015-07-31", "2015-07-31"],
+                "Sales": [5263, 0],
+                "Customers": [555, 0],
+                "Open": [1, 0],
+            }
+        ),
+    )
+    table = run("rossmann-store-sales", tmp_path)
+    assert table["Id"].to_list() == ["1_2015-07-31", "2_2015-07-31"]
+    assert table["Sales"].to_list() == [5263, 0]
+
+
+def test_walmart_rows_are_keyed_as_kaggle_submission_ids(tmp_path: Path) -> None:
+    write_csv(
+        tmp_path / "train.csv",
+        pl.DataFrame(
+            {"Store": [1], "Dept": [1], "Date": ["2010-02-05"], "Weekly_Sales": [24924.5], "IsHoliday": [False]}
+        ),
+    )
+    assert run("walmart-recruiting-store-sales-forecasting", tmp_path)["Id"].to_list() == ["1_1_2010-02-05"]
+
+
+@pytest.mark.parametrize(
+    "slug,code",
+    [("text-normalization-challenge-english-language", "en"), ("text-normalization-challenge-russian-language", "ru")],
+)
+def test_text_normalization_tokens_keep_their_spelling(tmp_path: Path, slug: str, code: str) -> None:
+    write_csv(
+        tmp_path / f"{code}_train.csv",
+        pl.DataFrame(
+            {
+                "sentence_id": ["0", "0", "1"],
+                "token_id": ["0", "1", "0"],
+                "class": ["PLAIN", "CARDINAL", "DECIMAL"],
+                "before": ["Brillantaisia", "007", "1.0"],
+                "after": ["Brillantaisia", "double o seven", "one point o"],
+            }
+        ),
+    )
+    table = run(slug, tmp_path)
+    assert table["id"].to_list() == ["0_0", "0_1", "1_0"]
+    assert table["before"].to_list() == ["Brillantaisia", "007", "1.0"]
+
+
+def test_see_click_fix_counts_are_stacked_one_row_per_count(tmp_path: Path) -> None:
+    write_csv(
+        tmp_path / "train.csv",
+        pl.DataFrame(
+            {
+                "id": [343272, 274860],
+                "latitude": [41.3, 41.9],
+                "longitude": [-72.9, -87.7],
+                "summary": ["Pothole", "Tree"],
+                "description": ["big", None],
+                "num_votes": [1, 2],
+                "num_comments": [0, 1],
+                "num_views": [0, 5],
+                "source": ["api", "web"],
+                "created_time": ["2012-01-01 00:00:00", "2012-01-02 00:00:00"],
+                "tag_type": ["pothole", None],
+            }
+        ),
+    )
+    table = run("see-click-predict-fix", tmp_path)
+    assert table.height == 6
+    counts = dict(zip(table["id_count"].to_list(), table["count"].to_list(), strict=True))
+    assert counts == {
+        "343272_num_views": 0,
+        "343272_num_votes": 1,
+        "343272_num_comments": 0,
+        "274860_num_views": 5,
+        "274860_num_votes": 2,
+        "274860_num_comments": 1,
+    }
+    assert set(table["issue_id"].to_list()) == {343272, 274860}
+
+
+# rna_positions
+
+
+def test_openvaccine_keeps_scored_bases_of_filtered_molecules(tmp_path: Path) -> None:
+    def molecule(ident: str, sn: int) -> dict:
+        return {
+            "index": 0,
+            "id": ident,
+            "sequence": "GGAAA",
+            "structure": ".....",
+            "predicted_loop_type": "EEEEE",
+            "signal_to_noise": 6.9,
+            "SN_filter": sn,
+            "seq_length": 5,
+            "seq_scored": 3,
+            "reactivity": [0.1, 0.2, 0.3],
+            "deg_Mg_pH10": [1.0, 1.1, 1.2],
+            "deg_pH10": [9.0, 9.0, 9.0],
+            "deg_Mg_50C": [2.0, 2.1, 2.2],
+            "deg_50C": [8.0, 8.0, 8.0],
+            "reactivity_error": [0.5, 0.5, 0.5],
+        }
+
+    (tmp_path / "train.json").write_text(json.dumps(molecule("id_001", 1)) + "\n" + json.dumps(molecule("id_002", 0)))
+    table = run("stanford-covid-vaccine", tmp_path)
+    assert table["id_seqpos"].to_list() == ["id_001_0", "id_001_1", "id_001_2"]
+    assert table["deg_Mg_50C"].to_list() == [2.0, 2.1, 2.2]
+    assert "deg_pH10" not in table.columns and "reactivity_error" not in table.columns
+
+
+def test_openvaccine_arrays_must_match_seq_scored(tmp_path: Path) -> None:
+    record = {
+        "id": "id_001",
+        "sequence": "GG",
+        "structure": "..",
+        "predicted_loop_type": "EE",
+        "SN_filter": 1,
+        "seq_scored": 2,
+        "reactivity": [0.1],
+        "deg_Mg_pH10": [1.0, 1.1],
+        "deg_Mg_50C": [2.0, 2.1],
+    }
+    (tmp_path / "train.json").write_text(json.dumps(record))
+    with pytest.raises(RawDataError, match="1 reactivity values, not 2"):
+        run("stanford-covid-vaccine", tmp_path)
+
+
+# audio_clips: speech commands, right whale
+
+
+def test_speech_commands_map_words_and_hide_them_from_ids(tmp_path: Path) -> None:
+    for word, name in [
+        ("yes", "0a7c2a8d_nohash_0.wav"),
+        ("bed", "0a7c2a8d_nohash_1.wav"),
+        ("go", "1b4c9b89_nohash_0.wav"),
+        ("_background_noise_", "white_noise.wav"),
+    ]:
+        touch(tmp_path / "train" / "audio" / word / name)
+    table = run("tensorflow-speech-recognition-challenge", tmp_path).sort("audio")
+    assert table.select("speaker", "audio", "label").rows() == [
+        ("0a7c2a8d", "bed/0a7c2a8d_nohash_1.wav", "unknown"),
+        ("1b4c9b89", "go/1b4c9b89_nohash_0.wav", "go"),
+        ("0a7c2a8d", "yes/0a7c2a8d_nohash_0.wav", "yes"),
+    ]
+    assert all(word not in fname for fname in table["fname"].to_list() for word in ("yes", "bed", "go"))
+
+
+def test_right_whale_labels_leave_the_id(tmp_path: Path) -> None:
+    touch(tmp_path / "train2" / "20090328_000000_002s3ms_TRAIN0_0.aif")
+    touch(tmp_path / "train2" / "20090331_231500_010s7ms_TRAIN7_1.aif")
+    table = run("the-icml-2013-whale-challenge-right-whale-redux", tmp_path)
+    assert table.rows() == [
+        ("20090328_000000_002s3ms_TRAIN0.aif", "20090328_000000", "20090328_000000_002s3ms_TRAIN0_0.aif", 0),
+        ("20090331_231500_010s7ms_TRAIN7.aif", "20090331_231500", "20090331_231500_010s7ms_TRAIN7_1.aif", 1),
+    ]
+
+
+def test_right_whale_clip_without_label_is_an_error(tmp_path: Path) -> None:
+    touch(tmp_path / "train2" / "20090328_000000_002s3ms_TRAIN0.aif")
+    with pytest.raises(RawDataError, match="expected <date>"):
+        run("the-icml-2013-whale-challenge-right-whale-redux", tmp_path)

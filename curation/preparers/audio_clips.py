@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import polars as pl
@@ -52,3 +53,56 @@ def bird_species_pairs(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
     if unnamed:
         raise RawDataError(f"{names_path}: recordings {unnamed} have no file name")
     return joined.select(spec.id_column, "rec_id", "species", "filename", spec.target_columns[0])
+
+
+# The ten command words Kaggle scores; every other spoken word is "unknown" (Kaggle's test has "silence" too,
+# which the training folders only hold as long background-noise recordings, not as labeled clips).
+SPEECH_COMMANDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
+BACKGROUND_NOISE = "_background_noise_"
+
+
+def speech_commands(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+    """TensorFlow Speech Commands: one row per clip of `<labeled dir>/<word>/<speaker>_nohash_<n>.wav`.
+
+    The label is the folder mapped to Kaggle's classes (ten words, else `unknown`). The id is a hash of
+    the clip's path, so it names the clip without giving its word away; `speaker` keeps a speaker's
+    clips together in the split, as the dataset's own validation and test lists do.
+    """
+    root = raw_file(files_dir, spec.labeled_file)
+    if spec.files.media is None:
+        raise RawDataError(f"{spec.slug}: speech_commands writes the media column, but the spec has no files.media")
+    rows: list[tuple[str, str, str, str]] = []
+    for word_dir in sorted(p for p in root.iterdir() if p.is_dir() and p.name != BACKGROUND_NOISE):
+        label = word_dir.name if word_dir.name in SPEECH_COMMANDS else "unknown"
+        for clip in sorted(word_dir.glob("*.wav")):
+            speaker, marker, _ = clip.stem.partition("_nohash_")
+            if not marker:
+                raise RawDataError(f"{clip}: expected a name <speaker>_nohash_<n>.wav")
+            relative = f"{word_dir.name}/{clip.name}"
+            digest = hashlib.blake2b(relative.encode(), digest_size=8).hexdigest()
+            rows.append((f"clip_{digest}.wav", speaker, relative, label))
+    if not rows:
+        raise RawDataError(f"{root}: no clips in word folders")
+    columns = [spec.id_column, "speaker", spec.files.media.column, spec.target_columns[0]]
+    return pl.DataFrame(rows, schema=columns, orient="row")
+
+
+def right_whale_clips(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+    """ICML 2013 right whale: clips `<date>_<time>_<offset>_TRAIN<n>_<label>.aif`, label 1 for an up-call.
+
+    The id is the file name without the label suffix; `recorded_at` (`<date>_<time>`) orders clips in time.
+    """
+    root = raw_file(files_dir, spec.labeled_file)
+    if spec.files.media is None:
+        raise RawDataError(f"{spec.slug}: right_whale_clips writes the media column, but the spec has no files.media")
+    rows: list[tuple[str, str, str, int]] = []
+    for clip in sorted(root.glob("*.aif")):
+        stem, _, label = clip.stem.rpartition("_")
+        parts = stem.split("_")
+        if label not in ("0", "1") or len(parts) < 3:
+            raise RawDataError(f"{clip}: expected <date>_<time>_<offset>_TRAIN<n>_<0|1>.aif")
+        rows.append((f"{stem}.aif", f"{parts[0]}_{parts[1]}", clip.name, int(label)))
+    if not rows:
+        raise RawDataError(f"{root}: no .aif clips")
+    columns = [spec.id_column, "recorded_at", spec.files.media.column, spec.target_columns[0]]
+    return pl.DataFrame(rows, schema=columns, orient="row")

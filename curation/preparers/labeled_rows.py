@@ -38,6 +38,6 @@ def backslash_quoted_tsv(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame
     require_columns(frame, [spec.id_column, *spec.target_columns], path)
     text = [name for name, dtype in frame.schema.items() if dtype == pl.String]
     return frame.with_columns(
-        pl.col(name).str.strip_prefix('"').str.strip_suffix('"').str.replace_all(r'\\"', '"', literal=True)
+        pl.col(name).str.strip_prefix('"').str.strip_suffix('"').str.replace_all('\\"', '"', literal=True)
         for name in text
     )

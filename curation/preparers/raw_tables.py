@@ -27,7 +27,8 @@ def read_raw_table(path: Path, **options: object) -> pl.DataFrame:
         if path.suffix == ".parquet":
             return pl.read_parquet(path)
         separator = "\t" if path.suffix == ".tsv" else ","
-        return pl.read_csv(path, separator=separator, infer_schema_length=10_000, **options)  # type: ignore[arg-type]
+        settings: dict[str, object] = {"separator": separator, "infer_schema_length": 10_000}
+        return pl.read_csv(path, **(settings | options))  # type: ignore[arg-type]
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise RawDataError(f"{path}: cannot read table: {exc}") from exc
 
