@@ -308,6 +308,22 @@ def make_task(
     return FixtureTask(slug=slug, task_dir=task_dir, spec=spec)
 
 
+def replace_public_table(task: FixtureTask, name: str, frame: pl.DataFrame, role: str = "extra") -> Path:
+    """Write public/<name> and record it in task.json (replacing an entry of that path), checksum included."""
+    path = task.task_dir / "public" / name
+    if name.endswith(".parquet"):
+        frame.write_parquet(path, statistics=False)
+    else:
+        frame.write_csv(path)
+    meta_path = task.task_dir / "task.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    relative = path.relative_to(task.task_dir).as_posix()
+    meta["files"] = [e for e in meta["files"] if e["path"] != relative]
+    meta["files"].append(_file_entry(task.task_dir, path, role, frame.height))
+    meta_path.write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
 def write_reference_board(home: Home, slug: str, version: str, *, higher_is_better: bool) -> Path:
     """A four-entry reference leaderboard on both boards, like the lead's reference ladder writes."""
     scores = [0.5, 0.7, 0.8, 0.9] if higher_is_better else [3.0, 1.5, 1.0, 0.7]
