@@ -23,6 +23,7 @@ def _board_table(board: pl.DataFrame) -> str:
     group_name="curation",
     deps=[task],
     code_version=code_version_of(Path(leaderboards.__file__)),
+    pool="kaggle",  # it calls Kaggle for Kaggle competitions: same throttle as raw_files
     required_resource_keys={"dojo", "kaggle"},
     check_specs=[
         dg.AssetCheckSpec(
@@ -47,6 +48,8 @@ def leaderboard(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     board_dir = home.leaderboard_dir(slug)
     if spec.source.kind == "kaggle":
         board = context.resources.kaggle.leaderboard(spec.source.competition or slug)
+        if board.is_empty():
+            raise ValueError(f"{slug}: Kaggle returned an empty leaderboard; position scores need at least one entry")
         snapshot = str(board["snapshot"][0])
         cache_hit = False
     else:

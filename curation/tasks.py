@@ -19,6 +19,7 @@ from curation.splits import BOARD, SIDE, SPLIT_CODE_VERSION, assign_split, canon
 # Bump when the layout or content of task files changes.
 TASK_CODE_VERSION = "task-1"
 
+MAX_CLOSED_CLASSES = 500  # beyond this many distinct labels a label target is treated as open-ended
 PredictionKind = str  # "label" | "probability" | "class_probabilities" | "number" | "text" (graders.metrics)
 GraderRenderer = Callable[[dict], str]  # task.json dict -> grader.py source
 
@@ -45,6 +46,9 @@ def _classes(spec: CompetitionSpec, labeled: pl.DataFrame, prediction: Predictio
         return None
     # Text form as polars casts it, so the grader's own cast of a submission compares equal.
     values = labeled[spec.target_columns[0]].drop_nulls().unique().sort()
+    if prediction == "label" and len(values) > MAX_CLOSED_CLASSES:
+        # An open answer space (e.g. "the next integer of a sequence"): any label is valid, most are wrong.
+        return None
     return values.cast(pl.String).to_list()
 
 
@@ -66,6 +70,10 @@ def _sample_values(
             values[column] = pl.repeat(1.0 / len(columns), n, eager=True, dtype=pl.Float64)
         elif prediction == "probability":
             values[column] = pl.repeat(0.5, n, eager=True, dtype=pl.Float64)
+        elif prediction == "text":
+            # Text metrics parse their own formats (boxes with confidences, ranked lists, masks); the empty
+            # prediction is the one value every one of them accepts.
+            values[column] = pl.repeat("", n, eager=True, dtype=pl.String)
         elif prediction == "number":
             median = train[column].cast(pl.Float64).median()
             values[column] = pl.repeat(float(median if median is not None else 0.0), n, eager=True)

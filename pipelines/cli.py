@@ -89,7 +89,8 @@ def _failure_message(result) -> str:
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
             error = event.step_failure_data.error
-            while error.cause is not None and error.message.startswith("Error occurred while executing"):
+            # Dagster wraps the user's exception; its cause holds the message worth showing.
+            while error.cause is not None and error.cls_name == "DagsterExecutionStepExecutionError":
                 error = error.cause
             return f"{event.step_key}: {error.message.strip()}"
     return "run failed without a step failure (see the Dagster UI)"
@@ -190,9 +191,11 @@ def _print_build_summary(home: Home, specs: dict, outcomes: list[dict], console:
         board = load_leaderboard(home.leaderboard_dir(slug))
         dummy = best = ""
         if board is not None:
-            private = board.filter(board["board"] == "private").sort("rank")
-            best = f"{private['score'][0]:.4g}"
-            dummies = private.filter(private["entry"].str.starts_with("dummy-"))
+            # A running Kaggle competition has only a public board.
+            chosen = "private" if (board["board"] == "private").any() else "public"
+            ranked = board.filter(board["board"] == chosen).sort("rank")
+            best = f"{ranked['score'][0]:.4g}" if ranked.height else ""
+            dummies = ranked.filter(ranked["entry"].str.starts_with("dummy-"))
             dummy = f"{dummies['score'][0]:.4g}" if dummies.height else ""
         table.add_row(
             slug,
