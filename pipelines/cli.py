@@ -16,7 +16,9 @@ from rich.table import Table
 
 from curation import catalog as catalog_module
 from curation.layout import Home
+from curation.release_cli import add_release_commands
 from curation.spec import CompetitionSpec, SpecError, load_catalog
+from dojo.cli import add_runtime_commands
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 USAGE_ERROR = 2
@@ -333,6 +335,27 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return subprocess.call(command, cwd=REPO_ROOT if workspace.is_file() else None)
 
 
+def cmd_preflight(args: argparse.Namespace) -> int:
+    from curation.preflight import exit_code, format_table, format_total, preflight_specs, to_json
+    from pipelines.kaggle_resource import KaggleResource
+
+    loaded = load_catalog(_competitions_dir())
+    if args.slugs:
+        unknown = [s for s in args.slugs if s not in loaded.specs]
+        if unknown:
+            raise UsageError(f"unknown competitions: {', '.join(unknown)} (see `dojo list --source kaggle`)")
+        specs = [loaded.specs[s] for s in args.slugs]
+    else:
+        specs = [spec for spec in loaded.specs.values() if args.tag is None or args.tag in spec.tags]
+    rows = preflight_specs(sorted(specs, key=lambda s: s.slug), Home.from_env(), client=KaggleResource().client())
+    if args.json:
+        print(to_json(rows))
+    else:
+        print(format_table(rows))
+        print(format_total(rows))
+    return exit_code(rows)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="dojo", description="MLE-Dojo: build, serve and grade ML-engineering tasks.")
     sub = root.add_subparsers(dest="command", required=True)
@@ -364,6 +387,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=3000)
     p.set_defaults(func=cmd_ui)
+
+    p = sub.add_parser("preflight", help="check Kaggle credentials, rules, sizes and cache before a build")
+    p.add_argument("slugs", nargs="*", help="Kaggle competitions (default: every Kaggle competition)")
+    p.add_argument("--tag", help="only competitions with this tag")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_preflight)
+
+    add_release_commands(sub)
+    add_runtime_commands(sub)
     return root
 
 
