@@ -352,11 +352,13 @@ class DojoEnv(gym.Env[dict[str, Any], str]):
         after = _file_state(target)
         if after is not None and after != before:
             lines += self._take_submission(target, name, scored, outcome)
-        elif after is not None:
-            lines.append(f"{SUBMISSION_FILE} was not rewritten by this run, so it was not checked again.")
         else:
-            lines.append(f"No {SUBMISSION_FILE} was written in {sandbox.work_dir_seen}.")
+            if after is not None:
+                lines.append(f"{SUBMISSION_FILE} was not rewritten by this run, so it was not checked again.")
+            else:
+                lines.append(f"No {SUBMISSION_FILE} was written in {sandbox.work_dir_seen}.")
             if not scored and outcome.error_type is None:
+                # validate_code exists to check a submission: a run that produced none failed at that.
                 outcome.status, outcome.error_type = "error", "no_submission"
         lines += _output_sections(result)
         outcome.text = "\n".join(lines)
