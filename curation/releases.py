@@ -125,6 +125,10 @@ class ReleaseExistsError(ReleaseError):
     """The version already exists: releases are immutable."""
 
 
+class NothingToReleaseError(ReleaseError):
+    """No candidate task passes its checks; the message lists why each was left out."""
+
+
 @dataclass(frozen=True)
 class Exclusion:
     """A task left out of a release and why: its failed blocking checks, or missing or stale checks."""
@@ -507,7 +511,7 @@ def create(home: Home, version: str, notes: str = "", *, slugs: list[str] | None
     excluded.sort(key=lambda e: e.slug)
     if not included:
         reasons = "; ".join(f"{e.slug}: {e.reason}" for e in excluded) or "no tasks are built"
-        raise ReleaseError(f"release {version}: no task passes its checks ({reasons})")
+        raise NothingToReleaseError(f"release {version}: no task passes its checks ({reasons})")
 
     home.releases_dir.mkdir(parents=True, exist_ok=True)
     tmp = home.releases_dir / f"{TEMP_PREFIX}{version}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
