@@ -29,24 +29,58 @@ def _listing(values: list[Any]) -> str:
     return shown + (f" and {more} more" if more > 0 else "")
 
 
-def read_submission(source: str | Path | pl.DataFrame) -> pl.DataFrame:
-    """Every column as text, so that type problems are reported by the checks and not by the reader."""
+def expected_dtypes(answers: pl.DataFrame, meta: dict) -> dict[str, pl.DataType]:
+    """The dtype each submission column should parse to: ids as in the answers, numbers as Float64."""
+    id_dtype = answers.schema[meta["id_column"]]
+    dtypes: dict[str, pl.DataType] = {meta["id_column"]: pl.Int64 if id_dtype.is_integer() else pl.String}
+    for index, column in enumerate(meta["prediction_columns"]):
+        if meta["prediction"] in ("number", "probability", "class_probabilities"):
+            dtypes[column] = pl.Float64
+        elif meta["prediction"] == "label" and answers.schema[meta["target_columns"][index]].is_integer():
+            dtypes[column] = pl.Int64
+        else:
+            dtypes[column] = pl.String
+    return dtypes
+
+
+def read_submission(source: str | Path | pl.DataFrame, dtypes: dict[str, pl.DataType] | None = None) -> pl.DataFrame:
+    """The submission, typed when it parses cleanly, else every column as text for the checks to explain.
+
+    The typed path keeps a 10M-row grade fast and small; the text path only runs for a submission
+    that is wrong somewhere, so that the message can name the row.
+    """
     if isinstance(source, pl.DataFrame):
-        return source.select(pl.all().cast(pl.String))
+        return source
     path = Path(source)
     if not path.is_file():
         raise SubmissionError(f"submission file {path} does not exist")
     if path.stat().st_size == 0:
         raise SubmissionError(f"submission file {path} is empty")
     try:
+        if dtypes:
+            header = pl.read_csv(path, n_rows=0, infer_schema=False).columns
+            if sorted(header) == sorted(dtypes):
+                try:
+                    return pl.read_csv(path, schema_overrides=dtypes, infer_schema=False, raise_if_empty=True)
+                except pl.exceptions.ComputeError:
+                    pass  # a value does not parse: the text path below finds and names it
         return pl.read_csv(path, infer_schema=False, raise_if_empty=True)
     except (pl.exceptions.PolarsError, UnicodeDecodeError, OSError) as exc:
         raise SubmissionError(f"submission file {path} is not a readable CSV: {exc}") from exc
 
 
+def _as_text(series: pl.Series) -> pl.Series:
+    return series if series.dtype == pl.String else series.cast(pl.String)
+
+
 def _parse_numbers(sub: pl.DataFrame, column: str, id_column: str, allow_nan: bool) -> pl.Series:
-    parsed = sub[column].str.strip_chars().cast(pl.Float64, strict=False)
-    bad = sub.filter(parsed.is_null() & ~(sub[column].is_null() & allow_nan))
+    if sub.schema[column].is_numeric():
+        parsed = sub[column].cast(pl.Float64)
+        bad = sub.filter(parsed.is_null()) if not allow_nan else sub.clear()
+    else:
+        text = _as_text(sub[column]).str.strip_chars()
+        parsed = text.cast(pl.Float64, strict=False)
+        bad = sub.filter(parsed.is_null() & ~(text.is_null() & allow_nan))
     if bad.height:
         rows = [f"{row[id_column]}={row[column]!r}" for row in bad.head(MAX_LISTED).iter_rows(named=True)]
         raise SubmissionError(f"column {column!r}: {bad.height} values are not numbers (id=value: {', '.join(rows)})")
@@ -59,7 +93,13 @@ def _parse_numbers(sub: pl.DataFrame, column: str, id_column: str, allow_nan: bo
 
 
 def _parse_labels(sub: pl.DataFrame, column: str, id_column: str, answer_dtype: pl.DataType) -> pl.Series:
-    values = sub[column].str.strip_chars()
+    if answer_dtype.is_integer() and sub.schema[column].is_integer():
+        values = sub[column]
+        if values.null_count():
+            missing = sub.filter(values.is_null())
+            raise SubmissionError(f"column {column!r}: empty labels at ids {_listing(missing[id_column].to_list())}")
+        return values.cast(pl.Int64)
+    values = _as_text(sub[column]).str.strip_chars()
     missing = sub.filter(values.is_null() | (values == ""))
     if missing.height:
         raise SubmissionError(f"column {column!r}: empty labels at ids {_listing(missing[id_column].to_list())}")
@@ -72,7 +112,7 @@ def _parse_labels(sub: pl.DataFrame, column: str, id_column: str, answer_dtype: 
             )
         return as_float.cast(pl.Int64)
     if answer_dtype.is_float():
-        return _parse_numbers(sub, column, id_column, allow_nan=False)
+        return _parse_numbers(sub.with_columns(values.alias(column)), column, id_column, allow_nan=False)
     if answer_dtype == pl.Boolean:
         lowered = values.str.to_lowercase()
         bad = sub.filter(~lowered.is_in(["true", "false", "1", "0"]))
@@ -84,8 +124,14 @@ def _parse_labels(sub: pl.DataFrame, column: str, id_column: str, answer_dtype: 
     return values
 
 
+def _answer_ids(answers: pl.DataFrame, id_column: str) -> pl.Series:
+    """Answer ids in the dtype submissions are compared in: Int64 for integer ids, else text."""
+    ids = answers[id_column]
+    return ids.cast(pl.Int64) if ids.dtype.is_integer() else _as_text(ids)
+
+
 def align(sub: pl.DataFrame, answers: pl.DataFrame, meta: dict) -> pl.DataFrame:
-    """Check columns and ids; return the submission with typed prediction columns, in answers' id order."""
+    """Check columns and ids; return the submission's columns in order with ids typed like the answers'."""
     id_column = meta["id_column"]
     expected = [id_column, *meta["prediction_columns"]]
     missing = [c for c in expected if c not in sub.columns]
@@ -98,19 +144,31 @@ def align(sub: pl.DataFrame, answers: pl.DataFrame, meta: dict) -> pl.DataFrame:
             parts.append(f"unexpected columns {extra}")
         raise SubmissionError("; ".join(parts) + f" (expected exactly {expected}, as in sample_submission.csv)")
     sub = sub.select(expected)
-    ids = sub[id_column].str.strip_chars()
-    if ids.null_count():
-        raise SubmissionError(f"column {id_column!r}: {ids.null_count()} empty ids")
+    answer_ids = _answer_ids(answers, id_column)
+    raw_ids = sub[id_column]
+    if raw_ids.dtype != answer_ids.dtype:
+        text = _as_text(raw_ids).str.strip_chars()
+        if text.is_null().any() or (text == "").any():
+            raise SubmissionError(f"column {id_column!r}: {int((text.is_null() | (text == '')).sum())} empty ids")
+        ids = text.cast(answer_ids.dtype, strict=False) if answer_ids.dtype.is_integer() else text
+        unparsed = text.filter(ids.is_null()).to_list()
+        if unparsed:
+            raise SubmissionError(f"column {id_column!r}: ids not in the test set {_listing(unparsed)}")
+    else:
+        ids = raw_ids
+        if ids.null_count():
+            raise SubmissionError(f"column {id_column!r}: {ids.null_count()} empty ids")
     duplicated = ids.filter(ids.is_duplicated()).unique(maintain_order=True).to_list()
     if duplicated:
-        raise SubmissionError(f"column {id_column!r}: duplicated ids {_listing(duplicated)}")
-    answer_ids = answers[id_column].cast(pl.String)
+        raise SubmissionError(f"column {id_column!r}: duplicated ids {_listing([str(d) for d in duplicated])}")
     unknown = ids.filter(~ids.is_in(answer_ids.implode())).to_list()
     if unknown:
-        raise SubmissionError(f"column {id_column!r}: ids not in the test set {_listing(unknown)}")
-    absent = answer_ids.filter(~answer_ids.is_in(ids.implode())).to_list()
-    if absent:
-        raise SubmissionError(f"column {id_column!r}: {len(absent)} test ids are missing: {_listing(absent)}")
+        raise SubmissionError(f"column {id_column!r}: ids not in the test set {_listing([str(u) for u in unknown])}")
+    if ids.len() != answer_ids.len():
+        absent = answer_ids.filter(~answer_ids.is_in(ids.implode())).to_list()
+        raise SubmissionError(
+            f"column {id_column!r}: {len(absent)} test ids are missing: {_listing([str(a) for a in absent])}"
+        )
     return sub.with_columns(ids.alias(id_column))
 
 
@@ -132,14 +190,14 @@ def _typed_predictions(sub: pl.DataFrame, answers: pl.DataFrame, meta: dict, all
             values = _parse_labels(sub, column, id_column, answers.schema[target])
             classes = meta.get("classes")
             if classes is not None:
-                unknown = sub.filter(~values.cast(pl.String).is_in(classes))
+                unknown = sub.filter(~_as_text(values).is_in(classes))
                 if unknown.height:
                     raise SubmissionError(
                         f"column {column!r}: labels {_listing(unknown[column].unique().to_list())} are not among the "
                         f"classes {_listing(classes)}"
                     )
         else:
-            values = sub[column].fill_null("")
+            values = _as_text(sub[column]).fill_null("")
         typed[column] = values
     return pl.DataFrame(typed)
 
@@ -157,10 +215,11 @@ def score_submission(source: str | Path | pl.DataFrame, answers: pl.DataFrame, m
     """
     if board not in ("public", "private"):
         raise SubmissionError(f"board must be 'public' or 'private', not {board!r}")
-    sub = align(read_submission(source), answers, meta)
+    sub = align(read_submission(source, expected_dtypes(answers, meta)), answers, meta)
     typed = _typed_predictions(sub, answers, meta, metric.allows_nan)
     id_column = meta["id_column"]
-    on_board = answers.filter(pl.col("board") == board).with_columns(pl.col(id_column).cast(pl.String))
+    on_board = answers.filter(pl.col("board") == board)
+    on_board = on_board.with_columns(_answer_ids(on_board, id_column).alias(id_column))
     if on_board.is_empty():
         raise SubmissionError(f"the {board} board has no rows")
     joined = on_board.join(typed, on=id_column, how="left", suffix="__pred", maintain_order="left")

@@ -78,7 +78,7 @@ def test_class_probabilities_match_sklearn_log_loss(tmp_path):
         ("id,label\n1,cat\n1,cat\n3,cat\n4,cat\n5,cat\n6,cat\n", LABEL_META, "duplicated ids '1'"),
         ("id,label\n1,cat\n2,cat\n3,cat\n4,cat\n5,cat\n", LABEL_META, "1 test ids are missing: '6'"),
         ("id,label\n1,cat\n2,cat\n3,cat\n4,cat\n5,cat\n6,cat\n99,cat\n", LABEL_META, "ids not in the test set '99'"),
-        ("id,label\n1,cat\n2,\n3,cat\n4,cat\n5,cat\n6,cat\n", LABEL_META, "column 'label': empty labels at ids '2'"),
+        ("id,label\n1,cat\n2,\n3,cat\n4,cat\n5,cat\n6,cat\n", LABEL_META, "column 'label': empty labels at ids 2"),
         (
             "id,label\n1,cat\n2,fish\n3,cat\n4,cat\n5,cat\n6,cat\n",
             LABEL_META,
@@ -88,12 +88,12 @@ def test_class_probabilities_match_sklearn_log_loss(tmp_path):
         (
             "id,value\n1,1\n2,nan\n3,1\n4,1\n5,1\n6,1\n",
             NUMBER_META,
-            "column 'value': NaN or infinite values at ids '2'",
+            "column 'value': NaN or infinite values at ids 2",
         ),
         (
             "id,value\n1,1\n2,inf\n3,1\n4,1\n5,1\n6,1\n",
             NUMBER_META,
-            "column 'value': NaN or infinite values at ids '2'",
+            "column 'value': NaN or infinite values at ids 2",
         ),
         (
             "id,bird,cat,dog\n" + "\n".join(f"{i},0.2,1.5,0.3" for i in range(1, 7)),
