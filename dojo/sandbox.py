@@ -247,6 +247,9 @@ def _sandbox_env(limits: Limits, data_dir: str, work_dir: str) -> dict[str, str]
         "MPLBACKEND": "Agg",
         "MPLCONFIGDIR": "/tmp/matplotlib",
         "OMP_NUM_THREADS": threads,
+        # Idle OpenMP threads sleep instead of spinning: parallel episodes share the cores, and spinning
+        # threads of one run starve the others (scikit-learn's boosting slows down many times over).
+        "OMP_WAIT_POLICY": "PASSIVE",
         "OPENBLAS_NUM_THREADS": threads,
         "MKL_NUM_THREADS": threads,
         "NUMEXPR_NUM_THREADS": threads,
