@@ -4,6 +4,10 @@ The `kaggle` package authenticates (and may print, or call the network) when it 
 lazily, once, with its config dir and HOME pointed at an empty temp dir and its output swallowed. After that
 every call gets a fresh `KaggleApi` instance carrying the credentials found here explicitly.
 
+Archives: the download is one zip, extracted into raw/<slug>/files/; archives inside it (train.csv.zip,
+train.zip, train.gz, *.tar.gz, train.7z, ...) are unpacked in place under the same safety rules, naming rules
+in `extract_download`.
+
 Endpoint: the client talks to https://api.kaggle.com, or to http://localhost when KAGGLE_API_ENVIRONMENT is
 LOCALHOST (read at call time here, not once at import as the client itself does). Tests run a fake server on
 127.0.0.1 and reach it as the HTTP proxy of that localhost endpoint.
@@ -11,26 +15,31 @@ LOCALHOST (read at call time here, not once at import as the client itself does)
 
 from __future__ import annotations
 
+import bz2
 import contextlib
+import gzip
 import hashlib
 import io
 import json
+import lzma
 import os
 import re
 import shutil
 import stat
 import sys
+import tarfile
 import tempfile
 import threading
 import time
 import uuid
 import zipfile
 import zlib
+from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import requests
 
@@ -100,11 +109,13 @@ class CorruptDownloadError(KaggleError):
 
 
 class UnsafeArchiveError(KaggleError):
-    """The archive holds a member that could escape the target dir, a link, or exceeds the size bounds."""
+    """An archive (the download or one inside it) holds a member that could escape the target dir, a link or
+    special file, a member that would overwrite another, or passes the size, count or depth bounds."""
 
 
 class UnsupportedArchiveError(KaggleError):
-    """The download is not a zip archive Python's zipfile can read (e.g. Deflate64 members)."""
+    """An archive that cannot be read here: a zip method zipfile lacks (e.g. Deflate64), a download that is not a
+    zip, a password-protected 7z, or a 7z archive while the optional py7zr package is not installed."""
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -315,18 +326,104 @@ _TRANSIENT_ERRORS = (requests.ConnectionError, requests.Timeout, requests.except
 
 # ---------------------------------------------------------------------------------------------------------------
 # Archives
+#
+# The download is one zip. Many competitions ship archives inside it (train.csv.zip, train.zip holding an image
+# folder, train.gz, train_val2019.tar.gz, train.7z); specs name files as they are after unpacking, so
+# `extract_download` unpacks those in place too, under the same safety rules and one shared size budget.
+
+# Bump when the tree `extract_download` makes from a given archive changes: cached files/ dirs are then rebuilt.
+EXTRACTION_VERSION = 2
+
+# Suffix -> kind, longest first so that .tar.gz wins over .gz. Matched case-insensitively on the file name.
+_ARCHIVE_SUFFIXES: tuple[tuple[str, str], ...] = (
+    (".tar.gz", "tar"),
+    (".tar.bz2", "tar"),
+    (".tar.xz", "tar"),
+    (".tgz", "tar"),
+    (".tbz2", "tar"),
+    (".txz", "tar"),
+    (".tar", "tar"),
+    (".zip", "zip"),
+    (".7z", "7z"),
+    (".gz", "gzip"),
+    (".bz2", "bz2"),
+    (".xz", "xz"),
+)
+_SINGLE_STREAM = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}
+_PY7ZR_PIN = "py7zr==1.1.4"
 
 
 @dataclass(frozen=True)
 class ExtractionLimits:
-    """Bounds on an archive before anything is written: member count and declared uncompressed bytes.
+    """Bounds on what a download may unpack to: member count, uncompressed bytes, depth of nested archives.
 
-    zipfile never inflates a member past its declared size, so bounding the declared total bounds the disk use.
-    The defaults fit the largest MLE-bench competitions (a few million images, a few hundred GB).
+    The counts and bytes add up over the download and every archive nested in it, so a bomb hidden one level
+    down hits the same bound. Zip, tar and 7z members are charged their declared size before they are written
+    and never inflate past it; single-stream files (.gz, .bz2, .xz) declare nothing reliable and are charged
+    as they decompress. The defaults fit the largest MLE-bench competitions (millions of images, a few hundred
+    GB). `max_depth` is how many levels of archives inside the download are unpacked; a deeper one is refused.
     """
 
     max_members: int = 5_000_000
     max_total_bytes: int = 1 << 40  # 1 TiB
+    max_depth: int = 3
+
+
+@dataclass(frozen=True)
+class NestedArchive:
+    """One archive found inside the download and unpacked in place; paths are relative to files/."""
+
+    archive: str  # where it was, e.g. "train.csv.zip" or "data/train.tar.gz" (it is removed once unpacked)
+    kind: str  # zip | tar | gzip | bz2 | xz | 7z
+    into: str  # the directory its members went to ("." for the top of files/)
+    files: int  # files it added (members identical to files already there are not counted)
+    bytes: int  # uncompressed bytes of its files
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """What `extract_download` left in its destination."""
+
+    files: int  # regular files in the final tree (unpacked nested archives no longer counted)
+    nested: tuple[NestedArchive, ...]
+
+
+class _Budget:
+    """Members and uncompressed bytes charged so far, across the download and its nested archives."""
+
+    def __init__(self, limits: ExtractionLimits) -> None:
+        self.limits = limits
+        self.members = 0
+        self.bytes = 0
+
+    def charge(self, label: str, *, members: int = 0, size: int = 0, nested: bool = True) -> None:
+        """Add to the totals; UnsafeArchiveError naming `label` as soon as a bound is passed."""
+        self.members += members
+        self.bytes += size
+        scope = " (counted across the download and its nested archives)" if nested else ""
+        if self.members > self.limits.max_members:
+            raise UnsafeArchiveError(
+                f"{label}: {self.members} members exceed the limit of {self.limits.max_members}{scope}"
+            )
+        if self.bytes > self.limits.max_total_bytes:
+            raise UnsafeArchiveError(
+                f"{label}: {self.bytes} uncompressed bytes exceed the limit of {self.limits.max_total_bytes}{scope}"
+            )
+
+
+@dataclass
+class _Written:
+    """Files one extraction wrote (relative keys of the ones that are archives themselves, for the next level)."""
+
+    files: int = 0
+    bytes: int = 0
+    archives: list[str] = field(default_factory=list)
+
+    def add(self, key: str, size: int) -> None:
+        self.files += 1
+        self.bytes += size
+        if archive_kind(key) is not None and not _mac_metadata(key):
+            self.archives.append(key)
 
 
 def sha256_file(path: Path) -> str:
@@ -354,7 +451,23 @@ def zip_problem(path: Path) -> str | None:
     return None
 
 
-def _member_path(name: str, archive: Path) -> PurePosixPath:
+def archive_kind(name: str) -> tuple[str, str] | None:
+    """(kind, stem) when a file name ends like an archive ("train.csv.zip" -> ("zip", "train.csv")), else None."""
+    base = PurePosixPath(name).name
+    lower = base.lower()
+    for suffix, kind in _ARCHIVE_SUFFIXES:
+        if lower.endswith(suffix) and len(base) > len(suffix):
+            return kind, base[: -len(suffix)]
+    return None
+
+
+def _mac_metadata(key: str) -> bool:
+    """macOS metadata that archivers sweep in (__MACOSX/, AppleDouble ._ files, .DS_Store): never data."""
+    parts = key.split("/")
+    return parts[0] == "__MACOSX" or parts[-1].startswith("._") or parts[-1] == ".DS_Store"
+
+
+def _member_path(name: str, archive: Path | str) -> PurePosixPath:
     """A member's path relative to the extraction dir; refuses absolute paths, drive letters and `..`."""
     if "\x00" in name:
         raise UnsafeArchiveError(f"{archive}: member name {name!r} holds a NUL byte")
@@ -369,51 +482,364 @@ def _member_path(name: str, archive: Path) -> PurePosixPath:
     return PurePosixPath(*parts)
 
 
-def check_archive(archive: Path, limits: ExtractionLimits = ExtractionLimits()) -> list[tuple[zipfile.ZipInfo, str]]:
-    """Every member with its safe relative path, or UnsafeArchiveError naming the first offending member."""
+class _MemberPaths:
+    """Safe relative paths of one archive's members; refuses a path given twice or used as file and directory."""
+
+    def __init__(self, label: Path | str) -> None:
+        self.label = label
+        self.files: set[str] = set()
+        self.dirs: set[str] = set()
+
+    def add(self, name: str, *, is_dir: bool) -> str:
+        path = _member_path(name, self.label)
+        key = path.as_posix()
+        dirs = [parent.as_posix() for parent in path.parents if parent != PurePosixPath(".")]
+        if is_dir:
+            dirs.append(key)
+        else:
+            if key in self.files:
+                raise UnsafeArchiveError(f"{self.label}: member {key!r} appears twice")
+            if key in self.dirs:
+                raise UnsafeArchiveError(f"{self.label}: {key!r} is both a file and a directory")
+            self.files.add(key)
+        for directory in dirs:
+            if directory in self.files:
+                raise UnsafeArchiveError(f"{self.label}: {directory!r} is both a file and a directory")
+        self.dirs.update(dirs)
+        return key
+
+
+def _zip_members(
+    archive: Path, label: Path | str, budget: _Budget, *, nested: bool
+) -> list[tuple[zipfile.ZipInfo, str]]:
+    """Every member of a zip with its safe relative path, charged to `budget`; refuses links and special files."""
     with zipfile.ZipFile(archive) as handle:
         infos = handle.infolist()
-    if len(infos) > limits.max_members:
-        raise UnsafeArchiveError(f"{archive}: {len(infos)} members exceed the limit of {limits.max_members}")
-    total = sum(info.file_size for info in infos)
-    if total > limits.max_total_bytes:
-        raise UnsafeArchiveError(f"{archive}: {total} uncompressed bytes exceed the limit of {limits.max_total_bytes}")
+    budget.charge(str(label), members=len(infos), size=sum(info.file_size for info in infos), nested=nested)
+    paths = _MemberPaths(label)
     members: list[tuple[zipfile.ZipInfo, str]] = []
-    files: set[str] = set()
-    parents: set[str] = set()
     for info in infos:
         mode = info.external_attr >> 16
         if stat.S_ISLNK(mode):
-            raise UnsafeArchiveError(f"{archive}: member {info.filename!r} is a symbolic link; refusing to extract")
-        path = _member_path(info.filename, archive)
-        key = path.as_posix()
-        parents.update(parent.as_posix() for parent in path.parents if parent != PurePosixPath("."))
-        if not info.is_dir():
-            if key in files:
-                raise UnsafeArchiveError(f"{archive}: member {key!r} appears twice")
-            files.add(key)
-        members.append((info, key))
-    clash = files & parents
-    if clash:
-        raise UnsafeArchiveError(f"{archive}: {sorted(clash)[0]!r} is both a file and a directory")
+            raise UnsafeArchiveError(f"{label}: member {info.filename!r} is a symbolic link; refusing to extract")
+        # Only Unix-made zips carry a file type in the high bits; elsewhere they may hold anything.
+        if info.create_system == 3 and stat.S_IFMT(mode) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            raise UnsafeArchiveError(f"{label}: member {info.filename!r} is a device or special file; refusing")
+        members.append((info, paths.add(info.filename, is_dir=info.is_dir())))
     return members
 
 
-def safe_extract(archive: Path, destination: Path, limits: ExtractionLimits = ExtractionLimits()) -> int:
-    """Extract a zip into the existing dir `destination` after checking every member; return the file count."""
-    members = check_archive(archive, limits)
-    count = 0
+def check_archive(archive: Path, limits: ExtractionLimits = ExtractionLimits()) -> list[tuple[zipfile.ZipInfo, str]]:
+    """Every member with its safe relative path, or UnsafeArchiveError naming the first offending member."""
+    return _zip_members(archive, archive, _Budget(limits), nested=False)
+
+
+def _write_member(source: IO[bytes], target: Path) -> None:
+    """Copy one member to a new file; the extraction dir is fresh and member paths unique, so none is replaced."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("xb") as sink:
+        shutil.copyfileobj(source, sink, _CHUNK)
+
+
+def _extract_zip(archive: Path, destination: Path, label: str, budget: _Budget, *, nested: bool) -> _Written:
+    """Check every member of a zip, then write it under `destination`."""
+    members = _zip_members(archive, label, budget, nested=nested)
+    written = _Written()
     with zipfile.ZipFile(archive) as handle:
-        for info, relative in members:
-            target = destination / relative
+        for info, key in members:
+            if nested and _mac_metadata(key):
+                continue
+            target = destination / key
             if info.is_dir():
                 target.mkdir(parents=True, exist_ok=True)
                 continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with handle.open(info) as source, target.open("xb") as sink:
-                shutil.copyfileobj(source, sink, _CHUNK)
-            count += 1
-    return count
+            with handle.open(info) as source:
+                _write_member(source, target)
+            written.add(key, info.file_size)
+    return written
+
+
+def _extract_tar(archive: Path, destination: Path, label: str, budget: _Budget) -> _Written:
+    """Stream a (compressed) tar once, checking and charging each member before it is written."""
+    paths = _MemberPaths(label)
+    written = _Written()
+    # Stream mode ("r|*") reads the archive front to back once: no second decompression pass to list it first.
+    with tarfile.open(archive, mode="r|*") as handle:
+        for member in handle:
+            if member.issym() or member.islnk():
+                raise UnsafeArchiveError(f"{label}: member {member.name!r} is a link; refusing to extract")
+            if not (member.isreg() or member.isdir()):
+                raise UnsafeArchiveError(f"{label}: member {member.name!r} is a device or special file; refusing")
+            budget.charge(label, members=1, size=member.size if member.isreg() else 0)
+            key = paths.add(member.name, is_dir=member.isdir())
+            if _mac_metadata(key):
+                continue
+            target = destination / key
+            if member.isdir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            source = handle.extractfile(member)
+            assert source is not None  # a regular member always has a body
+            with source:
+                _write_member(source, target)
+            written.add(key, member.size)
+    return written
+
+
+def _gzip_original_name(archive: Path) -> str | None:
+    """The file name recorded in a gzip header (FNAME, RFC 1952), or None."""
+    with archive.open("rb") as handle:
+        header = handle.read(10)
+        if len(header) < 10 or header[:3] != b"\x1f\x8b\x08" or not header[3] & 0x08:
+            return None
+        if header[3] & 0x04:  # FEXTRA comes first: a 2-byte length, then that many bytes
+            extra = handle.read(2)
+            if len(extra) < 2:
+                return None
+            handle.seek(int.from_bytes(extra, "little"), os.SEEK_CUR)
+        name = bytearray()
+        while len(name) < 4096:
+            byte = handle.read(1)
+            if byte in (b"", b"\x00"):
+                break
+            name += byte
+    return name.decode("latin-1") or None
+
+
+def _stream_name(archive: Path, kind: str, stem: str) -> str:
+    """The unpacked name of a single compressed file: its name minus the suffix, or gzip's FNAME when that only
+    adds an extension ("train.gz" made from "train.csv" -> "train.csv")."""
+    if kind == "gzip":
+        original = _gzip_original_name(archive)
+        plain = original is not None and "/" not in original and "\\" not in original
+        if plain and original is not None and original.startswith(stem + ".") and len(original) > len(stem) + 1:
+            return original
+    return stem
+
+
+def _extract_stream(archive: Path, destination: Path, name: str, kind: str, label: str, budget: _Budget) -> _Written:
+    """Decompress one .gz/.bz2/.xz file, charging its bytes as they come (it declares no reliable size)."""
+    budget.charge(label, members=1)
+    size = 0
+    target = destination / _member_path(name, label).as_posix()
+    with _SINGLE_STREAM[kind](archive, "rb") as source, target.open("xb") as sink:
+        for chunk in iter(lambda: source.read(_CHUNK), b""):
+            budget.charge(label, size=len(chunk))
+            sink.write(chunk)
+            size += len(chunk)
+    written = _Written()
+    written.add(name, size)
+    return written
+
+
+def _extract_7z(archive: Path, destination: Path, label: str, budget: _Budget) -> _Written:
+    """Check and extract a 7-Zip archive with py7zr (an optional dependency, imported only when one is met)."""
+    try:
+        import py7zr
+        from py7zr.exceptions import ArchiveError, DecompressionBombError, PasswordRequired
+    except ImportError:
+        raise UnsupportedArchiveError(
+            f"{label} is a 7-Zip archive: reading it needs the py7zr package, which is not installed "
+            f"(pip install '{_PY7ZR_PIN}'), or unpack it by hand with `7z x`"
+        ) from None
+    paths = _MemberPaths(label)
+    declared = 0
+    try:
+        # max_extract_size makes py7zr itself stop at the remaining budget, whatever the headers claim.
+        remaining = max(budget.limits.max_total_bytes - budget.bytes, 0)
+        with py7zr.SevenZipFile(archive, mode="r", max_extract_size=remaining) as handle:
+            if handle.needs_password():
+                raise UnsupportedArchiveError(f"{label} is a password-protected 7-Zip archive; cannot unpack it")
+            entries = list(handle.files)
+            declared = sum(int(entry.uncompressed or 0) for entry in entries)
+            budget.charge(label, members=len(entries), size=declared)
+            for entry in entries:
+                if entry.is_symlink or entry.is_junction:
+                    raise UnsafeArchiveError(f"{label}: member {entry.filename!r} is a link; refusing to extract")
+                kind = entry.st_fmt
+                if entry.is_socket or (kind is not None and not (stat.S_ISREG(kind) or stat.S_ISDIR(kind))):
+                    raise UnsafeArchiveError(
+                        f"{label}: member {entry.filename!r} is a device or special file; refusing"
+                    )
+                paths.add(entry.filename, is_dir=entry.is_directory)
+            handle.extractall(path=destination)
+    except DecompressionBombError as exc:
+        raise UnsafeArchiveError(f"{label}: {exc} (the uncompressed bytes left in the budget)") from None
+    except (ArchiveError, PasswordRequired) as exc:
+        raise _unreadable(label, "7z", exc) from None
+    return _walk_extracted(destination, label, declared)
+
+
+def _walk_extracted(root: Path, label: str, declared: int) -> _Written:
+    """Check a tree a third-party extractor wrote: only files and dirs, no more bytes than declared; drop macOS
+    metadata and reset permissions (7z archives carry modes that could make files unreadable)."""
+    written = _Written()
+
+    def fail(error: OSError) -> None:
+        raise error
+
+    for current, dirnames, filenames in os.walk(root, onerror=fail):
+        base = Path(current)
+        for name in [*dirnames, *filenames]:
+            path = base / name
+            mode = path.lstat().st_mode
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                raise UnsafeArchiveError(f"{label}: {path.relative_to(root)} unpacked as a link or special file")
+            path.chmod(0o755 if stat.S_ISDIR(mode) else 0o644)
+        for name in list(dirnames):
+            if _mac_metadata(f"{(base / name).relative_to(root).as_posix()}/x"):
+                shutil.rmtree(base / name)
+                dirnames.remove(name)
+        for name in filenames:
+            key = (base / name).relative_to(root).as_posix()
+            if _mac_metadata(key):
+                (base / name).unlink()
+                continue
+            written.add(key, (base / name).stat().st_size)
+    if written.bytes > declared:
+        raise UnsafeArchiveError(f"{label}: unpacked to {written.bytes} bytes, more than the {declared} it declares")
+    return written
+
+
+def _unreadable(label: str, kind: str, exc: BaseException) -> CorruptDownloadError:
+    """The error for a nested archive that cannot be read: downloading again would not help."""
+    return CorruptDownloadError(
+        f"{label} cannot be read as a {kind} archive ({type(exc).__name__}: {exc}). The download itself is intact "
+        "(its CRCs check), so the competition ships this file damaged or under a misleading name; unpack it by "
+        "hand or leave the competition out."
+    )
+
+
+def _merge(source: Path, target: Path, label: str, files_root: Path) -> int:
+    """Move the staged tree `source` into `target`, merging directories; never replaces anything already there.
+
+    A staged file identical to the one already there is dropped (some downloads ship a folder and its zip);
+    returns how many were. A different one is refused.
+    """
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        where = target.relative_to(files_root).as_posix()
+        raise UnsafeArchiveError(f"{label}: unpacking it needs the directory {where!r}, a file already there") from None
+    same = 0
+    for entry in sorted(source.iterdir()):
+        destination = target / entry.name
+        if not os.path.lexists(destination):
+            os.rename(entry, destination)
+        elif entry.is_dir() and destination.is_dir() and not destination.is_symlink():
+            same += _merge(entry, destination, label, files_root)
+        elif entry.is_file() and _same_file_content(entry, destination):
+            same += 1
+        else:
+            where = destination.relative_to(files_root).as_posix()
+            raise UnsafeArchiveError(f"{label}: unpacking it would overwrite {where!r} with other content; refusing")
+    return same
+
+
+def _same_file_content(staged: Path, existing: Path) -> bool:
+    """Whether `existing` is a regular file (not a link) with exactly the staged bytes."""
+    if existing.is_symlink() or not existing.is_file() or existing.stat().st_size != staged.stat().st_size:
+        return False
+    with staged.open("rb") as a, existing.open("rb") as b:
+        while True:
+            left, right = a.read(_CHUNK), b.read(_CHUNK)
+            if left != right:
+                return False
+            if not left:
+                return True
+
+
+def _unpack_nested(files_root: Path, key: str, label: str, budget: _Budget) -> tuple[NestedArchive, list[str]]:
+    """Unpack the archive files_root/key beside itself (naming rules in `extract_download`), then remove it."""
+    found = archive_kind(key)
+    assert found is not None
+    kind, stem = found
+    archive = files_root / key
+    parent = archive.parent
+    staging = parent / f".unpack-{uuid.uuid4().hex[:12]}"
+    staging.mkdir()
+    try:
+        try:
+            if kind == "zip":
+                written = _extract_zip(archive, staging, label, budget, nested=True)
+            elif kind == "tar":
+                written = _extract_tar(archive, staging, label, budget)
+            elif kind == "7z":
+                written = _extract_7z(archive, staging, label, budget)
+            else:
+                written = _extract_stream(archive, staging, _stream_name(archive, kind, stem), kind, label, budget)
+        except NotImplementedError as exc:  # zipfile on Deflate64 and other methods it lacks
+            raise UnsupportedArchiveError(f"{label}: {exc}; unpack it by hand with `7z x`") from None
+        except (zipfile.BadZipFile, tarfile.TarError, zlib.error, lzma.LZMAError, EOFError) as exc:
+            raise _unreadable(label, kind, exc) from None
+        except OSError as exc:
+            if exc.errno is not None:  # a real I/O failure (disk full, permissions): not the archive's fault
+                raise
+            raise _unreadable(label, kind, exc) from None  # gzip/bz2 report bad data as OSError without errno
+        top = sorted(path.name for path in staging.iterdir())
+        beside = kind in _SINGLE_STREAM or written.files == 1 or (top == [stem] and (staging / stem).is_dir())
+        target = parent if beside else parent / stem
+        archive.unlink()  # before the merge: a member may carry the archive's own name
+        already_there = _merge(staging, target, label, files_root)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    into = target.relative_to(files_root).as_posix()
+    prefix = "" if into == "." else f"{into}/"
+    # Files that were already there, byte for byte, were neither added nor replaced.
+    record = NestedArchive(archive=key, kind=kind, into=into, files=written.files - already_there, bytes=written.bytes)
+    return record, [prefix + inner for inner in written.archives]
+
+
+def extract_download(archive: Path, destination: Path, limits: ExtractionLimits = ExtractionLimits()) -> Extraction:
+    """Extract the downloaded zip into the existing dir `destination`, then unpack every archive inside it in place.
+
+    Contract:
+    - Archives are recognized by name: .zip, .tar, .tar.gz/.tgz, .tar.bz2/.tbz2, .tar.xz/.txz, .7z (through the
+      optional py7zr package; UnsupportedArchiveError naming the file and the package when it is missing), and
+      the single compressed files .gz, .bz2, .xz. Archives found inside unpacked ones are unpacked too, down to
+      `limits.max_depth` levels below the download; a deeper one is refused.
+    - Safety is that of the download itself at every level: no absolute paths, no `..`, no links or special
+      files, no member given twice or as both file and directory, no member replacing a different file already
+      there; member count and uncompressed bytes are bounded by `limits` over all levels together. Failures
+      raise mid-way: callers extract into a temp dir and rename it into place only on success.
+    - Names: a single compressed file loses its suffix (train.csv.gz -> train.csv; train.gz -> train, or the
+      name in its gzip header when that only adds an extension: train.gz made from train.csv -> train.csv).
+      A zip, tar or 7z archive goes beside itself when it holds exactly one file, at that member's own path
+      (train.csv.zip -> train.csv, test.zip holding sorted_test.csv -> sorted_test.csv, train.json.7z holding
+      data/processed/train.json -> data/processed/train.json), or when all its members are under one top folder
+      named like its stem (train.zip holding train/1.jpg -> train/1.jpg); otherwise into a new folder named
+      after its stem (train.zip holding 1.jpg, 2.jpg -> train/1.jpg, train/2.jpg). Folders merge with ones
+      already there; a member identical to a file already there is dropped, a different one is refused. macOS
+      metadata (__MACOSX/, ._* files, .DS_Store) inside nested archives is dropped.
+    - An unpacked archive is removed: the download zip stays in the cache, so the tree can always be rebuilt
+      from it, and keeping both would double the disk a competition takes. `Extraction.nested` says what each
+      one became, in the order unpacked.
+    """
+    budget = _Budget(limits)
+    written = _extract_zip(archive, destination, str(archive), budget, nested=False)
+    files = written.files
+    queue = deque((key, 1) for key in sorted(written.archives))
+    nested: list[NestedArchive] = []
+    while queue:
+        key, depth = queue.popleft()
+        label = f"{key!r} (inside {archive.name})"
+        if depth > limits.max_depth:
+            raise UnsafeArchiveError(
+                f"{label} is an archive nested {depth} levels deep, past the limit of {limits.max_depth}; refusing"
+            )
+        record, inner = _unpack_nested(destination, key, label, budget)
+        nested.append(record)
+        files += record.files - 1
+        queue.extend((inner_key, depth + 1) for inner_key in sorted(inner))
+    return Extraction(files=files, nested=tuple(nested))
+
+
+def safe_extract(archive: Path, destination: Path, limits: ExtractionLimits = ExtractionLimits()) -> int:
+    """Extract a zip into the existing dir `destination` after checking every member; return the file count.
+
+    Only this zip: archives inside it stay as they are (`extract_download` unpacks those too).
+    """
+    return _extract_zip(archive, destination, str(archive), _Budget(limits), nested=False).files
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -460,6 +886,7 @@ class DownloadResult:
     files: int
     cached: bool  # True when the archive was already present and intact (no download happened)
     extracted: bool  # True when files_dir was (re)written in this call
+    nested: tuple[NestedArchive, ...] = ()  # the archives inside the download that were unpacked in place
 
 
 class KaggleClient:
@@ -474,7 +901,9 @@ class KaggleClient:
     - `download(slug, raw_dir)` keeps the archive in raw_dir/download/<slug>.zip with its sha256 in
       raw_dir/download/manifest.json; an archive whose sha256 still matches is not downloaded again. A corrupt
       or truncated archive is downloaded once more, then CorruptDownloadError. Files are extracted into
-      raw_dir/files/ (atomically, checked by `check_archive`).
+      raw_dir/files/ atomically by `extract_download`, nested archives included (those are then removed from
+      files/; the manifest lists them under "nested"). files/ is rebuilt only when it is missing, the archive's
+      sha256 changed, or EXTRACTION_VERSION did (so a cache made before nested unpacking is unpacked again).
     """
 
     def __init__(
@@ -669,10 +1098,17 @@ class KaggleClient:
             write_manifest(download_dir, manifest)
         files_dir = raw_dir / "files"
         extracted = False
-        if manifest.get("extracted_sha256") != digest or not files_dir.is_dir():
+        current = manifest.get("extracted_sha256") == digest and manifest.get("extraction") == EXTRACTION_VERSION
+        if not current or not files_dir.is_dir():
             with atomic_dir(files_dir) as tmp:
-                count = safe_extract(archive, tmp, self.limits)
-            manifest = {**manifest, "extracted_sha256": digest, "files": count}
+                extraction = extract_download(archive, tmp, self.limits)
+            manifest = {
+                **manifest,
+                "extracted_sha256": digest,
+                "extraction": EXTRACTION_VERSION,
+                "files": extraction.files,
+                "nested": [asdict(item) for item in extraction.nested],
+            }
             write_manifest(download_dir, manifest)
             extracted = True
         return DownloadResult(
@@ -684,6 +1120,7 @@ class KaggleClient:
             files=int(manifest["files"]),
             cached=cached,
             extracted=extracted,
+            nested=tuple(NestedArchive(**item) for item in manifest.get("nested", [])),
         )
 
     def _fetch_verified(self, slug: str, download_dir: Path, archive: Path) -> tuple[str, int]:
