@@ -200,6 +200,12 @@ def test_baseline_plans_by_task_type_and_falls_back_to_the_sample_submission():
     actions.append(agent.act(failed, {}))
     assert actions[0]["params"]["code"] == FALLBACK_CODE
     assert actions[1] == {"action": "submit", "params": {}}
+    agent.reset(failed, {})
+    agent.act(failed, {})
+    first = agent.act(failed, {"task_info": facts})["params"]["code"]
+    crashed = {"action": "execute_code", "error_type": "TypeError", "score": None, "steps_left": 8}
+    retry = agent.act(crashed, {})["params"]["code"]
+    assert "SAFE = False" in first and "SAFE = True" in retry and 'MODEL = "gbm"' in retry
     with pytest.raises(ValueError, match="takes no options"):
         make_agent("baseline", model="x")
     with pytest.raises(ValueError, match="unknown agent"):

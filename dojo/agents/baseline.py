@@ -19,6 +19,8 @@ warnings.filterwarnings("ignore")
 
 TASK = json.loads(r"""__TASK__""")
 MODEL = "__MODEL__"
+# After a failed attempt the agent retries in safe mode: numbers and categories only, nothing parsed.
+SAFE = __SAFE__
 SEED = 0
 MAX_TRAIN_ROWS = 200_000
 THREADS = int(os.environ.get("OMP_NUM_THREADS", "1"))
@@ -41,7 +43,7 @@ if len(train) > MAX_TRAIN_ROWS:
 
 
 def parses_as_dates(values):
-    return pd.to_datetime(values, errors="coerce", format="mixed").notna().mean() > 0.9
+    return pd.to_datetime(values, errors="coerce", format="mixed", utc=True).notna().mean() > 0.9
 
 
 def column_roles():
@@ -53,6 +55,9 @@ def column_roles():
         series = train[column]
         if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
             roles[column] = "numeric"
+            continue
+        if SAFE:
+            roles[column] = "category"
             continue
         values = series.dropna().astype(str)
         if values.empty:
@@ -74,8 +79,9 @@ ROLES = column_roles()
 def date_parts(frame):
     parts = {}
     for column in [c for c, role in ROLES.items() if role == "date"]:
-        when = pd.to_datetime(frame[column], errors="coerce", format="mixed")
-        parts[f"{column}_days"] = (when - pd.Timestamp("1970-01-01")).dt.days
+        # utc=True: naive and zone-aware stamps (e.g. "2012-02-11T00:47:00Z") compare alike.
+        when = pd.to_datetime(frame[column], errors="coerce", format="mixed", utc=True)
+        parts[f"{column}_days"] = (when - pd.Timestamp("1970-01-01", tz="UTC")).dt.days
         parts[f"{column}_year"] = when.dt.year
         parts[f"{column}_month"] = when.dt.month
         parts[f"{column}_day"] = when.dt.day
@@ -271,28 +277,31 @@ def model_plan(facts: dict[str, Any]) -> list[str]:
     return ["linear", "gbm", "forest"]
 
 
-def solution_code(facts: dict[str, Any], model: str) -> str:
-    """The solution script for one attempt."""
-    return SOLUTION_TEMPLATE.replace("__TASK__", json.dumps(facts)).replace("__MODEL__", model)
+def solution_code(facts: dict[str, Any], model: str, *, safe: bool = False) -> str:
+    """The solution script for one attempt; `safe` keeps only numeric and categorical features."""
+    script = SOLUTION_TEMPLATE.replace("__TASK__", json.dumps(facts)).replace("__MODEL__", model)
+    return script.replace("__SAFE__", repr(safe))
 
 
 class BaselineAgent:
     """No LLM: request_info, then one execute_code per planned model, then submit (the env picks the best).
 
-    If every attempt fails, the sample submission is executed as a last resort so the episode still has a
-    valid entry. It leaves one step for submit whatever the env's step budget.
+    A run that fails (an exception, a limit, an invalid submission) switches the remaining attempts to safe
+    mode (numbers and categories only). If every attempt fails, the sample submission is executed as a last
+    resort so the episode still has a valid entry. One step is always left for submit.
     """
 
     name = "baseline"
 
     def __init__(self) -> None:
+        self.reset({}, {})
+
+    def reset(self, observation: dict[str, Any], info: dict[str, Any]) -> None:
         self._plan: list[str] = []
         self._facts: dict[str, Any] | None = None
         self._valid_seen = False
+        self._safe = False
         self._fallback_done = False
-
-    def reset(self, observation: dict[str, Any], info: dict[str, Any]) -> None:
-        self._plan, self._facts, self._valid_seen, self._fallback_done = [], None, False, False
 
     def step_meta(self) -> dict[str, Any] | None:
         return None
@@ -300,6 +309,8 @@ class BaselineAgent:
     def act(self, observation: dict[str, Any], info: dict[str, Any]) -> dict[str, Any]:
         if observation.get("score") is not None:
             self._valid_seen = True
+        if observation.get("action") == "execute_code" and observation.get("error_type"):
+            self._safe = True
         if self._facts is None:
             if "task_info" in info:
                 self._facts = info["task_info"]
@@ -307,8 +318,8 @@ class BaselineAgent:
             else:
                 return {"action": "request_info", "params": {"info_type": "all"}}
         if observation["steps_left"] > 1 and self._plan:
-            model = self._plan.pop(0)
-            return {"action": "execute_code", "params": {"code": solution_code(self._facts, model)}}
+            code = solution_code(self._facts, self._plan.pop(0), safe=self._safe)
+            return {"action": "execute_code", "params": {"code": code}}
         if not self._valid_seen and not self._fallback_done and observation["steps_left"] > 1:
             self._fallback_done = True
             return {"action": "execute_code", "params": {"code": FALLBACK_CODE}}
