@@ -344,6 +344,13 @@ def _symlink_entry(name: str, target: str) -> tuple[zipfile.ZipInfo, bytes]:
     return info, target.encode()
 
 
+def _unix_entry(name: str, file_type: int, *, system: int = 3) -> tuple[zipfile.ZipInfo, bytes]:
+    info = zipfile.ZipInfo(name)
+    info.create_system = system
+    info.external_attr = (file_type | 0o644) << 16
+    return info, b""
+
+
 @pytest.mark.parametrize(
     ("entries", "reason"),
     [
@@ -353,6 +360,8 @@ def _symlink_entry(name: str, target: str) -> tuple[zipfile.ZipInfo, bytes]:
         ([("/tmp/evil.txt", b"x")], "absolute path"),
         ([("C:/evil.txt", b"x")], "absolute path"),
         ([_symlink_entry("link", "/etc/passwd")], "symbolic link"),
+        ([("ok.csv", b"a"), _unix_entry("tty", stat.S_IFCHR)], "device or special file"),
+        ([_unix_entry("pipe", stat.S_IFIFO)], "device or special file"),
         ([("a.csv", b"1"), ("a.csv", b"2")], "appears twice"),
         ([("a", b"1"), ("a/b.csv", b"2")], "both a file and a directory"),
     ],
@@ -368,6 +377,15 @@ def test_unsafe_archives_are_refused_before_writing(
         safe_extract(archive, target)
     assert list(target.iterdir()) == []
     assert not (tmp_path / "deep" / "evil.txt").exists() and not (tmp_path / "evil.txt").exists()
+
+
+def test_file_type_bits_count_only_in_unix_made_zips(tmp_path: Path) -> None:
+    archive = tmp_path / "dos.zip"
+    # The same high bits from another system are not a file type (some Windows tools leave junk there).
+    archive.write_bytes(_raw_zip([_unix_entry("data.csv", stat.S_IFCHR, system=0)]))
+    out = tmp_path / "out"
+    out.mkdir()
+    assert safe_extract(archive, out) == 1 and (out / "data.csv").is_file()
 
 
 def test_member_count_and_size_bounds(tmp_path: Path) -> None:

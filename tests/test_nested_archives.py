@@ -28,6 +28,7 @@ from curation.kaggle_client import (
     RetryPolicy,
     UnsafeArchiveError,
     UnsupportedArchiveError,
+    _walk_extracted,  # the post-check of 7z trees, testable without py7zr
     archive_kind,
     extract_download,
     read_manifest,
@@ -407,6 +408,25 @@ def test_7z_archives_unpack_with_py7zr(tmp_path: Path) -> None:
     bomb.mkdir()
     with pytest.raises(UnsafeArchiveError, match="exceed"):
         unpack(bomb, {"big.7z": seven({"big.csv": b"0" * (2 * MB)})}, ExtractionLimits(max_total_bytes=MB))
+
+
+def test_trees_written_by_a_third_party_extractor_are_checked(tmp_path: Path) -> None:
+    # py7zr writes its own files, so a 7z tree is walked afterwards; the walk runs here without py7zr.
+    root = tmp_path / "staged"
+    (root / "train").mkdir(parents=True)
+    (root / "train" / "1.jpg").write_bytes(b"123")
+    (root / "train" / "1.jpg").chmod(0o000)  # a 7z member may carry any mode
+    (root / "__MACOSX").mkdir()
+    (root / "__MACOSX" / "._1.jpg").write_bytes(b"junk")
+    written = _walk_extracted(root, "'t.7z'", declared=7)
+    assert (written.files, written.bytes) == (1, 3)
+    assert tree(root) == {"train/1.jpg": b"123"}
+    assert stat.S_IMODE((root / "train" / "1.jpg").stat().st_mode) == 0o644
+    with pytest.raises(UnsafeArchiveError, match="more than the 2 it declares"):
+        _walk_extracted(root, "'t.7z'", declared=2)
+    (root / "train" / "link").symlink_to("/etc/passwd")
+    with pytest.raises(UnsafeArchiveError, match=r"train/link unpacked as a link or special file"):
+        _walk_extracted(root, "'t.7z'", declared=7)
 
 
 # --- through the client and the fake Kaggle --------------------------------------------------------------------
