@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from curation.expectations import SUITE_TABLES, ExpectationReport, validate_task
 from curation.layout import atomic_write_bytes
 from curation.leak_audit import LEAK_CHECKS, audit_task
@@ -22,6 +24,9 @@ from curation.spec import CompetitionSpec
 from curation.task_frames import TaskFilesError, load_task_frames, load_task_meta
 
 CHECKS_FILE = "checks.json"
+# What a task too malformed to check raises (a missing id or board column, a task.json key of the wrong type):
+# the checks that need it fail with the message instead of the run stopping without a record.
+MALFORMED_TASK_ERRORS = (pl.exceptions.PolarsError, KeyError, TypeError, ValueError)
 # Bump when what a check accepts changes: releases refuse checks.json written by another version.
 CHECKS_VERSION = "checks-1"
 
@@ -157,14 +162,25 @@ def check_task(task_dir: Path, spec: CompetitionSpec) -> TaskCheckRun:
         seconds["load"] = time.perf_counter() - started
     except TaskFilesError as error:
         return TaskCheckRun(outcomes + _unreadable(frame_checks, str(error)), seconds, None)
+    gx_checks = [name for name in frame_checks if name.startswith("gx_")]
+    leak_checks = [name for name in frame_checks if name.startswith("leak_")]
+    report = None
     started = time.perf_counter()
-    report = validate_task(task_dir, spec, frames)
+    try:
+        report = validate_task(task_dir, spec, frames)
+        outcomes += _expectation_outcomes(report)
+    except MALFORMED_TASK_ERRORS as error:
+        outcomes += _unreadable(gx_checks, f"cannot derive the suites: {type(error).__name__}: {error}")
     seconds["expectations"] = time.perf_counter() - started
-    outcomes += _expectation_outcomes(report)
     started = time.perf_counter()
-    for finding in audit_task(frames, spec):
-        metadata = {"value": finding.value, "threshold": finding.threshold} | finding.details
-        outcomes.append(CheckOutcome(f"leak_{finding.name}", finding.passed, finding.blocking, metadata))
+    try:
+        findings = audit_task(frames, spec)
+    except MALFORMED_TASK_ERRORS as error:
+        outcomes += _unreadable(leak_checks, f"cannot audit: {type(error).__name__}: {error}")
+    else:
+        for finding in findings:
+            metadata = {"value": finding.value, "threshold": finding.threshold} | finding.details
+            outcomes.append(CheckOutcome(f"leak_{finding.name}", finding.passed, finding.blocking, metadata))
     seconds["leak_audit"] = time.perf_counter() - started
     return TaskCheckRun(outcomes, seconds, report)
 

@@ -597,7 +597,7 @@ def list_releases(home: Home) -> list[ReleaseInfo]:
         path = home.releases_dir / version / MANIFEST_FILE
         if not path.is_file():
             continue
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        manifest = read_manifest(home, version)
         infos.append(
             ReleaseInfo(
                 version=version,

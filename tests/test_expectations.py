@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from release_fixtures import fixture_spec, make_task
+from release_fixtures import fixture_spec, make_task, replace_public_table
 
 from curation.checks import CHECKS_FILE, TASK_CHECKS, check_task, read_checks, run_task_checks
 from curation.expectations import _batch_definition, derive_expectations, validate_task
@@ -139,6 +139,18 @@ def test_missing_task_files_name_the_file(home: Home) -> None:
     assert [o.name for o in outcomes] == list(TASK_CHECKS)
     failed = {o.name for o in outcomes if not o.passed}
     assert "task_files_intact" in failed and "gx_test" in failed and "leak_shared_ids" in failed
+
+
+def test_a_test_file_without_ids_fails_the_checks_instead_of_stopping_them(home: Home) -> None:
+    task = make_task(home, "no-ids", kind="binary")
+    frames = load_task_frames(task.task_dir)
+    replace_public_table(task, "test.csv", frames.test.drop("id"), role="test")
+    outcomes = {o.name: o for o in check_task(task.task_dir, task.spec).outcomes}
+    assert list(outcomes) == list(TASK_CHECKS)
+    assert outcomes["gx_test"].metadata["failed"] == ["test.columns"]
+    assert not outcomes["gx_ids"].passed
+    assert "cannot audit: ColumnNotFoundError" in outcomes["leak_duplicate_rows"].metadata["error"]
+    assert outcomes["task_files_intact"].passed
 
 
 def test_gx_context_is_built_once_and_validation_is_quiet(home: Home, capfd: pytest.CaptureFixture[str]) -> None:
