@@ -9,7 +9,9 @@ from assets.home_resource import DojoHomeResource
 from assets.leaderboard import leaderboard
 from assets.partitions import competitions_partitions
 from assets.raw_files import raw_files
+from assets.release import release, release_job
 from assets.task import task
+from assets.task_checks import task_checks
 from pipelines.competitions_sensor import competitions_sensor
 from pipelines.kaggle_resource import kaggle_resource_from_env
 
@@ -27,8 +29,9 @@ catalog_job = dg.define_asset_job(
 )
 
 defs = dg.Definitions(
-    assets=[raw_files, task, leaderboard, catalog],
-    jobs=[build_competition_job, catalog_job],
+    assets=[raw_files, task, leaderboard, catalog, release],
+    asset_checks=[task_checks],
+    jobs=[build_competition_job, catalog_job, release_job],
     sensors=[competitions_sensor],
     resources={"dojo": DojoHomeResource(), "kaggle": kaggle_resource_from_env()},
 )
