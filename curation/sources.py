@@ -14,11 +14,12 @@ import polars as pl
 
 from curation.layout import atomic_write_bytes
 from curation.spec import CompetitionSpec
+from curation.splits import canonical_sort_columns, key_hash
 
 LABELED_FILE = "labeled.parquet"
 MANIFEST_FILE = "manifest.json"
 # Bump when fetching or preparing changes what lands in raw/: it invalidates every raw cache.
-RAW_CODE_VERSION = "raw-1"
+RAW_CODE_VERSION = "raw-2"
 
 Downloader = Callable[[str, Path], object]  # (kaggle competition slug, raw_dir) -> files extracted in raw_dir/files
 
@@ -187,12 +188,11 @@ def labeled_table(spec: CompetitionSpec, files_dir: Path) -> pl.DataFrame:
     if spec.schema_:
         _check_schema(spec, frame)
     if spec.source.kind == "builtin" and spec.source.max_rows and frame.height > spec.source.max_rows:
-        from curation.splits import key_hash
-
         keep = pl.Series(key_hash(frame[spec.id_column], 0, "subsample"), dtype=pl.UInt64)
         frame = frame.with_columns(keep.alias("_k")).sort("_k").head(spec.source.max_rows).drop("_k")
-        frame = frame.sort(spec.id_column)
-    return frame
+    # Stored in canonical order, so every later stage can stream it and still write identical bytes
+    # whatever order the source delivered.
+    return frame.sort(canonical_sort_columns(spec.id_column, spec.split), maintain_order=True)
 
 
 def _check_schema(spec: CompetitionSpec, frame: pl.DataFrame) -> None:

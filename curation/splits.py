@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import math
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -10,12 +12,10 @@ import polars as pl
 from curation.spec import SplitSpec
 
 # Bump when the split logic changes: it is part of every task_version.
-SPLIT_CODE_VERSION = "splits-1"
+SPLIT_CODE_VERSION = "splits-2"
 
 SIDE = "_side"  # "train" | "test"
 BOARD = "board"  # "public" | "private" for test rows, null for train rows
-_U = "_u"
-_U_BOARD = "_u_board"
 
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 
@@ -61,99 +61,131 @@ def key_hash(keys: pl.Series, seed: int, purpose: str) -> np.ndarray:
     return _splitmix64(raw ^ salt)
 
 
-def _take(count: pl.Expr | int, fraction: float) -> pl.Expr:
-    """How many rows of `count` a fraction takes: round half up, the same in every stratum."""
-    return (pl.lit(count) if isinstance(count, int) else count).cast(pl.Float64).mul(fraction).add(0.5).floor()
+def _take(count: int, fraction: float) -> int:
+    """How many of `count` rows a fraction takes: round half up, the same everywhere."""
+    return math.floor(count * fraction + 0.5)
 
 
-def _first_fraction(frame: pl.DataFrame, order: list[str], fraction: float, over: str | None) -> pl.Series:
-    """True for the first round(n * fraction) rows by `order`, within each `over` group when given.
+def _cut(hashes: pl.Series, fraction: float) -> int | None:
+    """The largest of the round(n * fraction) smallest hashes; rows at or below it are taken (None: none)."""
+    take = _take(hashes.len(), fraction)
+    return int(hashes.bottom_k(take).max()) if take else None
 
-    With a single unique hash column the cut is a threshold on the k-th smallest value, which is
-    an O(n) selection instead of a full sort.
+
+@dataclass(frozen=True)
+class SplitRule:
+    """What decides each row's side and board, fitted on the key columns of the whole table.
+
+    Hash methods keep thresholds: a row (or its group) goes to test when its hash is at or below the
+    cut of its stratum, and a test row to the public board when its board hash is at or below
+    `board_cut`. Exact sizes come from the cuts being the k-th smallest hashes. Time splits keep row
+    counts instead: the table is in (time, id) order and the last rows are the test window.
     """
-    if len(order) > 1:
-        rank = pl.struct(order).rank("ordinal")
-        return frame.select((rank <= _take(frame.height, fraction)).alias("m"))["m"]
-    column = order[0]
-    if over is None:
-        take = int(frame.select(_take(frame.height, fraction)).item())
-        if take == 0:
-            return pl.Series("m", [False] * frame.height)
-        threshold = frame[column].bottom_k(take).max()
-        return frame[column] <= threshold
-    thresholds = frame.group_by(over).agg(
-        pl.col(column).sort().get(_take(pl.len(), fraction).cast(pl.Int64) - 1, null_on_oob=True).alias("_cut")
+
+    split: SplitSpec
+    id_column: str
+    side_cuts: dict[object, int | None] = field(default_factory=dict)  # stratum (None: all rows) -> cut
+    board_cut: int | None = None
+    train_rows: int = 0  # time splits
+    public_rows: int = 0  # time splits
+
+    @property
+    def key_column(self) -> str:
+        return self.split.group_column if self.split.method == "group" else self.id_column  # type: ignore[return-value]
+
+
+def fit_split(keys: pl.DataFrame, id_column: str, split: SplitSpec) -> SplitRule:
+    """Fit the split on the key columns (id and the stratify, group or time column), in canonical order."""
+    n = keys.height
+    if n == 0:
+        raise ValueError("cannot split an empty table")
+    if split.method == "time":
+        n_test = _take(n, split.test_fraction)
+        _check_sizes(n_test, n)
+        return SplitRule(split, id_column, train_rows=n - n_test, public_rows=_take(n_test, split.public_fraction))
+    if split.method == "group":
+        groups = keys.select(pl.col(split.group_column).unique())[split.group_column]
+        side = pl.Series(key_hash(groups, split.seed, "side"), dtype=pl.UInt64)
+        cut = _cut(side, split.test_fraction)
+        test_groups = groups.filter(side <= cut) if cut is not None else groups.clear()
+        _check_sizes(int(keys[split.group_column].is_in(test_groups.implode()).sum()), n)
+        board = pl.Series(key_hash(test_groups, split.seed, "board"), dtype=pl.UInt64)
+        return SplitRule(split, id_column, side_cuts={None: cut}, board_cut=_cut(board, split.public_fraction))
+    side = pl.Series(key_hash(keys[id_column], split.seed, "side"), dtype=pl.UInt64)
+    if split.method == "stratified":
+        frame = pl.DataFrame({"stratum": keys[split.stratify_column], "u": side})
+        cuts = {
+            stratum: _cut(group["u"], split.test_fraction)
+            for (stratum,), group in frame.group_by("stratum", maintain_order=True)
+        }
+    else:
+        cuts = {None: _cut(side, split.test_fraction)}
+    rule = SplitRule(split, id_column, side_cuts=cuts)
+    is_test = _hash_side(keys, rule, side)
+    _check_sizes(int(is_test.sum()), n)
+    board = pl.Series(key_hash(keys[id_column].filter(pl.Series(is_test)), split.seed, "board"), dtype=pl.UInt64)
+    return SplitRule(split, id_column, side_cuts=cuts, board_cut=_cut(board, split.public_fraction))
+
+
+def _check_sizes(n_test: int, n: int) -> None:
+    if n_test == 0 or n_test == n:
+        raise ValueError(f"split leaves {n_test} of {n} rows in test: change test_fraction")
+
+
+def _hash_side(batch: pl.DataFrame, rule: SplitRule, side: pl.Series) -> np.ndarray:
+    if rule.split.method == "stratified":
+        strata = batch[rule.split.stratify_column]
+        present = strata.unique(maintain_order=True)
+        cuts = pl.Series([rule.side_cuts.get(v) for v in present.to_list()], dtype=pl.UInt64)
+        lookup = pl.DataFrame({"stratum": present, "cut": cuts})
+        joined = pl.DataFrame({"stratum": strata}).join(
+            lookup, on="stratum", how="left", nulls_equal=True, maintain_order="left"
+        )["cut"]
+        return (side <= joined).fill_null(False).to_numpy()
+    cut = rule.side_cuts[None]
+    return np.zeros(batch.height, dtype=bool) if cut is None else (side <= cut).to_numpy()
+
+
+def apply_split(batch: pl.DataFrame, rule: SplitRule, offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(is_test, is_public) for a batch of rows; `offset` is the batch's first row in the whole table."""
+    split = rule.split
+    if split.method == "time":
+        position = np.arange(offset, offset + batch.height)
+        is_test = position >= rule.train_rows
+        return is_test, is_test & (position < rule.train_rows + rule.public_rows)
+    keys = batch[rule.key_column]
+    is_test = _hash_side(batch, rule, pl.Series(key_hash(keys, split.seed, "side"), dtype=pl.UInt64))
+    board = pl.Series(key_hash(keys, split.seed, "board"), dtype=pl.UInt64)
+    is_public = is_test & (
+        np.zeros(batch.height, dtype=bool) if rule.board_cut is None else (board <= rule.board_cut).to_numpy()
     )
-    joined = frame.select(over, column).join(thresholds, on=over, how="left", nulls_equal=True, maintain_order="left")
-    return joined.select((pl.col(column) <= pl.col("_cut")).fill_null(False).alias("m"))["m"]
+    return is_test, is_public
+
+
+def canonical_sort_columns(id_column: str, split: SplitSpec) -> list[str]:
+    """The order every labeled table is stored and written in: by time then id for time splits, else by id.
+
+    A fixed order makes files byte-identical whatever order the raw data came in.
+    """
+    return [split.time_column, id_column] if split.method == "time" and split.time_column else [id_column]
 
 
 def assign_split(frame: pl.DataFrame, id_column: str, split: SplitSpec) -> pl.DataFrame:
-    """Add `_side` (train/test) and `board` (public/private on test rows) to the labeled table.
-
-    The side of a row depends only on (seed, its key) and, for exact sizes, the keys of the other rows:
-    never on row positions. Methods: random, stratified (exact fraction within every stratum), group
-    (whole groups move together, boards too), time (the last window by time goes to test, and the
-    earlier part of that window is the public board, as in Kaggle forecasting competitions).
-    """
-    if frame.is_empty():
-        raise ValueError("cannot split an empty table")
-    key_column = split.group_column if split.method == "group" else id_column
-    keys = frame[key_column]
-    work = frame.with_columns(
-        pl.Series(_U, key_hash(keys, split.seed, "side"), dtype=pl.UInt64),
-        pl.Series(_U_BOARD, key_hash(keys, split.seed, "board"), dtype=pl.UInt64),
-    )
-    if split.method == "time":
-        assert split.time_column is not None
-        # Ties on time are broken by the row key so the boundary is reorder-invariant too.
-        is_test = ~_first_fraction(work, [split.time_column, _U], 1.0 - split.test_fraction, None)
-    elif split.method == "group":
-        groups = work.group_by(key_column).agg(pl.col(_U).first(), pl.col(_U_BOARD).first())
-        test_groups = groups.filter(_first_fraction(groups, [_U], split.test_fraction, None))
-        is_test = work[key_column].is_in(test_groups[key_column].implode())
-    else:
-        over = split.stratify_column if split.method == "stratified" else None
-        is_test = _first_fraction(work, [_U], split.test_fraction, over)
-    test_mask = is_test.to_numpy()
-    n_test = int(test_mask.sum())
-    if n_test == 0 or n_test == work.height:
-        raise ValueError(f"split leaves {n_test} of {work.height} rows in test: change test_fraction")
-    test = work.filter(pl.Series(test_mask))
-    if split.method == "time":
-        public = _first_fraction(test, [split.time_column, _U], split.public_fraction, None)
-    elif split.method == "group":
-        groups = test.group_by(key_column).agg(pl.col(_U_BOARD).first())
-        public_groups = groups.filter(_first_fraction(groups, [_U_BOARD], split.public_fraction, None))
-        public = test[key_column].is_in(public_groups[key_column].implode())
-    else:
-        public = _first_fraction(test, [_U_BOARD], split.public_fraction, None)
-    # Scatter the test rows' board back to full length without a join.
-    public_mask = np.zeros(work.height, dtype=bool)
-    public_mask[np.flatnonzero(test_mask)] = public.to_numpy()
-    is_test_col, is_public_col = pl.Series(test_mask), pl.Series(public_mask)
-    return work.with_columns(
-        pl.when(is_test_col).then(pl.lit("test")).otherwise(pl.lit("train")).alias(SIDE),
-        pl.when(~is_test_col)
+    """Add `_side` (train/test) and `board` (public/private on test rows) to a table in canonical order."""
+    rule = fit_split(frame, id_column, split)
+    is_test, is_public = apply_split(frame, rule)
+    test_col, public_col = pl.Series(is_test), pl.Series(is_public)
+    return frame.with_columns(
+        pl.when(test_col).then(pl.lit("test")).otherwise(pl.lit("train")).alias(SIDE),
+        pl.when(~test_col)
         .then(pl.lit(None, dtype=pl.String))
-        .when(is_public_col)
+        .when(public_col)
         .then(pl.lit("public"))
         .otherwise(pl.lit("private"))
         .alias(BOARD),
     )
 
 
-def canonical_order(frame: pl.DataFrame, id_column: str, split: SplitSpec) -> pl.DataFrame:
-    """Rows in an order that depends on keys only: by time for time splits, else by key hash.
-
-    Writing in this order makes files byte-identical whatever order the raw data came in, and does
-    not leak the target through file order the way sorting by a meaningful id could.
-    """
-    order = [split.time_column, _U, id_column] if split.method == "time" else [_U, id_column]
-    return frame.sort(order)
-
-
 def drop_split_columns(frame: pl.DataFrame) -> pl.DataFrame:
     """Remove the helper columns added by assign_split."""
-    return frame.drop([c for c in (_U, _U_BOARD, SIDE, BOARD) if c in frame.columns])
+    return frame.drop([c for c in (SIDE, BOARD) if c in frame.columns])

@@ -9,15 +9,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
+import pyarrow.parquet as pq
 
 from curation.layout import Home, atomic_dir, set_current
-from curation.sources import LABELED_FILE, RawResult, file_sha256, read_table, write_table
+from curation.sources import LABELED_FILE, RawResult, file_sha256, write_table
 from curation.spec import CompetitionSpec
-from curation.splits import BOARD, SIDE, SPLIT_CODE_VERSION, assign_split, canonical_order, drop_split_columns
+from curation.splits import BOARD, SPLIT_CODE_VERSION, apply_split, fit_split
 
 # Bump when the layout or content of task files changes.
-TASK_CODE_VERSION = "task-1"
+TASK_CODE_VERSION = "task-2"
 
 MAX_CLOSED_CLASSES = 500  # beyond this many distinct labels a label target is treated as open-ended
 PredictionKind = str  # "label" | "probability" | "class_probabilities" | "number" | "text" (graders.metrics)
@@ -131,6 +133,119 @@ def _dir_entry(task_dir: Path, directory: Path, role: str) -> dict:
     }
 
 
+BATCH_ROWS = 500_000  # rows per streamed batch: bounds memory on multi-million-row tables
+
+
+@dataclass(frozen=True)
+class SplitFiles:
+    """What write_split_files wrote: (role, path, rows) per file, row counts, classes, prediction columns."""
+
+    files: list[tuple[str, Path, int | None]]
+    rows: dict[str, int]
+    classes: list[str] | None
+    prediction_columns: list[str]
+
+
+class _TableWriter:
+    """Appends batches to one CSV or Parquet file, writing the header (or schema) once."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.rows, self._handle, self._parquet = path, 0, None, None
+
+    def write(self, frame: pl.DataFrame) -> None:
+        if self.path.suffix == ".parquet":
+            if self._parquet is None:
+                self._parquet = pq.ParquetWriter(self.path, frame.to_arrow().schema, compression="zstd")
+            self._parquet.write_table(frame.to_arrow())
+        else:
+            if self._handle is None:
+                self._handle = self.path.open("wb")
+                frame.write_csv(self._handle, include_header=True)
+            elif frame.height:
+                frame.write_csv(self._handle, include_header=False)
+        self.rows += frame.height
+
+    def close(self) -> None:
+        if self._parquet is not None:
+            self._parquet.close()
+        if self._handle is not None:
+            self._handle.close()
+
+
+def write_split_files(
+    spec: CompetitionSpec,
+    labeled_path: Path,
+    files_dir: Path,
+    public: Path,
+    private: Path,
+    prediction: PredictionKind,
+) -> SplitFiles:
+    """Split the canonical labeled table and write train, test, sample submission and answers.
+
+    The split is fitted on the key and target columns only; the full rows then stream through in
+    batches, so memory stays bounded on tables of tens of millions of rows.
+    """
+    split = spec.split
+    key_columns = [spec.id_column, *spec.target_columns]
+    key_columns += [c for c in (split.stratify_column, split.group_column, split.time_column) if c]
+    keys = pl.read_parquet(labeled_path, columns=list(dict.fromkeys(key_columns)))
+    rule = fit_split(keys, spec.id_column, split)
+    is_test, is_public = apply_split(keys, rule)
+    classes = _classes(spec, keys, prediction)
+    pred_columns = prediction_columns(spec, classes)
+    test_mask = pl.Series(is_test)
+    test_keys = keys.filter(test_mask)
+    board = np.where(is_public[is_test], "public", "private")
+    # Sorted by id, so the grader lines submissions up with one sort and no join.
+    answers = test_keys.select(spec.id_column, *spec.target_columns).with_columns(pl.Series(BOARD, board))
+    answers = answers.sort(spec.id_column)
+    sample = pl.DataFrame(
+        {spec.id_column: test_keys[spec.id_column]}
+        | _sample_values(spec, keys.filter(~test_mask), prediction, pred_columns, test_keys.height)
+    )
+    del keys, test_keys
+
+    def public_name(name: str) -> str:
+        return str(Path(name).with_suffix(f".{spec.files.format}"))
+
+    train_writer = _TableWriter(public / public_name(spec.files.train))
+    test_writer = _TableWriter(public / public_name(spec.files.test))
+    offset = 0
+    try:
+        for batch in pq.ParquetFile(labeled_path).iter_batches(batch_size=BATCH_ROWS):
+            frame = pl.from_arrow(batch)
+            assert isinstance(frame, pl.DataFrame)
+            mask = pl.Series(is_test[offset : offset + frame.height])
+            offset += frame.height
+            if spec.files.media:
+                frame = _copy_media(spec, files_dir, frame, public)
+            train_writer.write(frame.filter(~mask))
+            test_writer.write(frame.filter(mask).drop(spec.target_columns))
+    finally:
+        train_writer.close()
+        test_writer.close()
+    sample_path = public / spec.files.sample_submission
+    write_table(sample, sample_path)
+    answers_path = private / "answers.parquet"
+    write_table(answers, answers_path)
+    return SplitFiles(
+        files=[
+            ("train", train_writer.path, train_writer.rows),
+            ("test", test_writer.path, test_writer.rows),
+            ("sample_submission", sample_path, sample.height),
+            ("answers", answers_path, answers.height),
+        ],
+        rows={
+            "train": train_writer.rows,
+            "test": test_writer.rows,
+            "public": int(is_public.sum()),
+            "private": int(is_test.sum() - is_public.sum()),
+        },
+        classes=classes,
+        prediction_columns=pred_columns,
+    )
+
+
 def build_task(
     spec: CompetitionSpec,
     home: Home,
@@ -149,38 +264,14 @@ def build_task(
         set_current(home.task_root(spec.slug), version)
         return TaskResult(spec.slug, version, task_dir, json.loads((task_dir / "task.json").read_text()), True)
 
-    labeled = read_table(raw.raw_dir / LABELED_FILE)
-    split = assign_split(labeled, spec.id_column, spec.split)
-    split = canonical_order(split, spec.id_column, spec.split)
-    classes = _classes(spec, labeled, prediction)
-    pred_columns = prediction_columns(spec, classes)
-    fmt = spec.files.format
-
+    labeled_path = raw.raw_dir / LABELED_FILE
     with atomic_dir(task_dir) as tmp:
         public, private = tmp / "public", tmp / "private"
         public.mkdir()
         private.mkdir()
-        if spec.files.media:
-            split = _copy_media(spec, raw.raw_dir / "files", split, public)
-        train = drop_split_columns(split.filter(pl.col(SIDE) == "train"))
-        test_full = split.filter(pl.col(SIDE) == "test")
-        test = drop_split_columns(test_full).drop(spec.target_columns)
-        answers = test_full.select(spec.id_column, *spec.target_columns, BOARD)
-
-        def public_name(name: str) -> str:
-            return str(Path(name).with_suffix(f".{fmt}"))
-
-        entries = []
-        for frame, name, role in ((train, spec.files.train, "train"), (test, spec.files.test, "test")):
-            path = public / public_name(name)
-            write_table(frame, path)
-            entries.append(_file_entry(tmp, path, role, frame.height))
-        sample = pl.DataFrame(
-            {spec.id_column: test[spec.id_column]} | _sample_values(spec, train, prediction, pred_columns, test.height)
-        )
-        sample_path = public / spec.files.sample_submission
-        write_table(sample, sample_path)
-        entries.append(_file_entry(tmp, sample_path, "sample_submission", sample.height))
+        written = write_split_files(spec, labeled_path, raw.raw_dir / "files", public, private, prediction)
+        entries = [_file_entry(tmp, path, role, rows) for role, path, rows in written.files]
+        classes, pred_columns = written.classes, written.prediction_columns
         (public / "description.md").write_text(spec.description.rstrip() + "\n", encoding="utf-8")
         entries.append(_file_entry(tmp, public / "description.md", "description", None))
         for extra in spec.files.extra:
@@ -193,9 +284,6 @@ def build_task(
                 entries.append(_file_entry(tmp, public / Path(extra).name, "extra", None))
         if spec.files.media:
             entries.append(_dir_entry(tmp, public / spec.files.media.public_dir, "media"))
-        answers_path = private / "answers.parquet"
-        write_table(answers, answers_path)
-        entries.append(_file_entry(tmp, answers_path, "answers", answers.height))
 
         meta = {
             "slug": spec.slug,
@@ -214,12 +302,7 @@ def build_task(
             "submission_format": spec.submission_format,
             "classes": classes,
             "split": spec.split.model_dump(mode="json"),
-            "rows": {
-                "train": train.height,
-                "test": test.height,
-                "public": int((answers[BOARD] == "public").sum()),
-                "private": int((answers[BOARD] == "private").sum()),
-            },
+            "rows": written.rows,
             "tags": list(spec.tags),
         }
         grader_path = tmp / "grader.py"

@@ -510,10 +510,15 @@ def qwk(y_true: Any, y_pred: Any, *, min_rating: int | None = None, max_rating: 
 
 
 def _roc_auc_binary(t: np.ndarray, p: np.ndarray, where: str) -> float:
-    """sklearn roc_auc_score, with a clear error when y_true holds one class."""
+    """ROC AUC as the Mann-Whitney U statistic with average ranks for ties: equal to sklearn's
+    roc_auc_score (trapezoids over tied scores are the same half-counts), with one sort instead of
+    several, which matters on multi-million-row boards."""
     if t.min() == t.max():
         raise ValueError(f"{where} holds only one class; ROC AUC is undefined")
-    return skm.roc_auc_score(t, p)
+    ranks = stats.rankdata(p)
+    positives = int(t.sum())
+    negatives = len(t) - positives
+    return float((ranks[t == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives))
 
 
 @_register("roc_auc", higher_is_better=True, prediction="probability")
