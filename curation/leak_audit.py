@@ -177,31 +177,36 @@ def _ranks(values: np.ndarray) -> np.ndarray:
     return pl.Series(values).rank("average").to_numpy().astype(np.float64)
 
 
+def _rank_correlation(ranks: np.ndarray, labels: pl.Series) -> tuple[float, float]:
+    """|Spearman rho| between order ranks and the labels' own ranks (numeric or lexicographic), with its t-test."""
+    n = ranks.size
+    values = labels.rank("average").to_numpy().astype(np.float64)
+    if np.std(values) == 0:
+        return 0.0, 1.0
+    rho = float(min(1.0, abs(np.corrcoef(ranks, values)[0, 1])))
+    if rho >= 1.0:
+        return 1.0, 0.0
+    t = rho * np.sqrt((n - 2) / (1.0 - rho**2))
+    return rho, float(2 * stats.t.sf(t, n - 2))
+
+
 def association(order: np.ndarray, target: pl.Series, categorical: bool) -> tuple[float, float]:
     """How strongly a target follows an ordering, in [0, 1], and the p-value of "not at all".
 
-    Numeric targets: |Spearman rho| (t-test). Labels: the correlation ratio of the order's ranks by
-    label (F-test), adjusted for the number of labels like adjusted R^2, so that many small classes
-    do not look ordered by chance alone.
+    Labels: the correlation ratio of the order's ranks by label (F-test), adjusted for the number of
+    labels like adjusted R^2, so that many small classes do not look ordered by chance alone. Numbers,
+    free text and labels too many for their rows to group: |Spearman rho| against the values' own
+    order (t-test), which finds a file sorted by the target.
     """
     mask = ~target.is_null().to_numpy()
     ranks, labels = _ranks(order[mask]), target.filter(pl.Series(mask))
     n = ranks.size
     if n < 4 or labels.n_unique() < 2 or np.std(ranks) == 0:
         return 0.0, 1.0
-    if not categorical:
-        values = _ranks(labels.cast(pl.Float64).to_numpy())
-        if np.std(values) == 0:
-            return 0.0, 1.0
-        rho = float(min(1.0, abs(np.corrcoef(ranks, values)[0, 1])))
-        if rho >= 1.0:
-            return 1.0, 0.0
-        t = rho * np.sqrt((n - 2) / (1.0 - rho**2))
-        return rho, float(2 * stats.t.sf(t, n - 2))
+    k = labels.n_unique()
+    if not categorical or 2 * k > n:
+        return _rank_correlation(ranks, labels)
     codes = labels.cast(pl.String).to_frame("label").select(pl.col("label").rank("dense")).to_series().to_numpy()
-    k = int(codes.max())
-    if n <= k:
-        return 0.0, 1.0
     centered = ranks - ranks.mean()
     total = float(centered @ centered)
     sums = np.bincount(codes - 1, weights=centered, minlength=k)

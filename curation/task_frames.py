@@ -78,10 +78,10 @@ class TaskFrames:
         return getattr(self, role)
 
     def target_is_categorical(self, column: str) -> bool:
-        """True when a target's domain is the set of labels seen in train rather than a numeric range."""
+        """True when a target's values are labels (its domain is the set seen in train), not numbers or free text."""
         if self.meta.get("classes") is not None or self.meta["task_type"] in CATEGORICAL_TASK_TYPES:
             return True
-        return column_kind(self.train.schema.get(column, pl.Null)) in ("string", "boolean")
+        return column_kind(self.train.schema.get(column, pl.Null)) == "boolean"
 
 
 def column_kind(dtype: pl.DataType) -> str:

@@ -23,7 +23,8 @@ from graders.render import render_grader
 
 METRICS = {"binary": ("accuracy", "label"), "multiclass": ("multiclass_log_loss", "class_probabilities")}
 METRICS["regression"] = ("rmse", "number")
-TASK_TYPES = {"binary": "binary", "multiclass": "multiclass", "regression": "regression"}
+METRICS["text"] = ("jaccard_words", "text")  # free-text targets: no classes, no numeric range
+TASK_TYPES = {"binary": "binary", "multiclass": "multiclass", "regression": "regression", "text": "other"}
 
 BREAKAGES = {
     "target_in_test": "test.csv keeps the target column",
@@ -83,7 +84,10 @@ def fixture_spec(slug: str, kind: str = "binary", **overrides) -> CompetitionSpe
 
 
 def labeled_rows(kind: str, rows: int, seed: int) -> pl.DataFrame:
-    """Learnable rows in random order with random unique ids: x0, x1 (floats), n (int), color (text), target."""
+    """Learnable rows in random order with random unique ids: x0, x1 (floats), n (int), color (text), target.
+
+    Targets: binary 0/1, multiclass low/mid/high, regression floats, text three words and the row's color.
+    """
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(rows, 2))
     color = rng.choice(["red", "green", "blue"], size=rows)
@@ -92,6 +96,10 @@ def labeled_rows(kind: str, rows: int, seed: int) -> pl.DataFrame:
         target = pl.Series("target", (signal + rng.normal(scale=0.5, size=rows) > 0).astype(np.int64))
     elif kind == "multiclass":
         target = pl.Series("target", np.where(signal < -0.7, "low", np.where(signal < 0.7, "mid", "high")))
+    elif kind == "text":
+        words = np.array(["alpha", "beta", "gamma", "delta", "omega", "sigma", "kappa", "theta"])
+        picks = rng.integers(0, len(words), size=(rows, 3))
+        target = pl.Series("target", [" ".join(words[row]) + f" {color[i]}" for i, row in enumerate(picks)])
     else:
         target = pl.Series("target", np.round(10.0 + 3.0 * signal + rng.normal(scale=0.5, size=rows), 6))
     return pl.DataFrame(
@@ -146,6 +154,8 @@ def _sample_submission(kind: str, train: pl.DataFrame, test: pl.DataFrame, class
         return ids.with_columns(pl.lit(1.0 / len(classes)).alias(c) for c in classes)
     if kind == "binary":
         return ids.with_columns(pl.lit(int(train["target"].mode().sort()[0]), dtype=pl.Int64).alias("target"))
+    if kind == "text":
+        return ids.with_columns(pl.lit("alpha beta").alias("target"))
     return ids.with_columns(pl.lit(float(train["target"].median())).alias("target"))
 
 
@@ -186,13 +196,15 @@ def _break_tables(
     elif breakage == "type_mismatch":
         test = test.with_columns(pl.format("n{}", pl.col("n")).alias("n"))
     elif breakage == "unseen_class":
-        if kind == "regression":
+        if kind not in ("binary", "multiclass"):
             raise ValueError("unseen_class needs a fixture with labels (binary or multiclass)")
         unseen = "unseen" if kind == "multiclass" else 7
         answers = answers.with_columns(
             pl.when(pl.int_range(pl.len()) == 0).then(pl.lit(unseen)).otherwise(pl.col("target")).alias("target")
         )
     elif breakage == "out_of_range":
+        if kind not in ("binary", "regression"):
+            raise ValueError("out_of_range needs a fixture with a numeric target (binary or regression)")
         answers = answers.with_columns(
             pl.when(pl.int_range(pl.len()) == 0).then(1e9).otherwise(pl.col("target")).alias("target")
         )
@@ -237,7 +249,7 @@ def make_task(
     test = test_full.select(feature_columns)
     answers = test_full.select("id", "target", "board")
     train, test, answers = _break_tables(breakage, kind, train, test, answers)
-    classes = sorted(labeled["target"].unique().cast(pl.String).to_list()) if kind != "regression" else None
+    classes = sorted(labeled["target"].unique().cast(pl.String).to_list()) if kind in ("binary", "multiclass") else None
     sample = _sample_submission(
         kind, train, test.filter(pl.col("id").is_not_null()).unique("id", keep="first"), classes
     )

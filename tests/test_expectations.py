@@ -66,6 +66,15 @@ def test_good_fixture_passes_every_expectation(home: Home, kind: str) -> None:
     assert set(report.seconds) == {"train", "test", "sample_submission", "answers", "ids"}
 
 
+def test_free_text_targets_have_no_label_domain(home: Home) -> None:
+    task = make_task(home, "text", kind="text")
+    report = validate_task(task.task_dir, task.spec)
+    assert report.success
+    names = {outcome.name for outcome in report.outcomes}
+    assert "answers.target.not_null" in names and "answers.target.type_string" in names
+    assert not any(name.startswith("answers.target.in_train") for name in names)
+
+
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("breakage", sorted(EXPECTED_FAILURES))
 def test_broken_fixture_fails_its_expectations(home: Home, kind: str, breakage: str) -> None:

@@ -36,7 +36,7 @@ def _failed(findings) -> set[str]:
     return {finding.name for finding in findings if not finding.passed}
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", [*KINDS, "text"])
 def test_good_fixture_passes_every_leak_check(home: Home, kind: str) -> None:
     task = make_task(home, f"good-{kind}", kind=kind)
     findings = audit_task(load_task_frames(task.task_dir), task.spec)
@@ -90,6 +90,16 @@ def test_features_are_not_mistaken_for_targets(home: Home) -> None:
     # A unique float feature is 1:1 with a continuous target only trivially: not a leak.
     assert frames.test["x0"].n_unique() == frames.test.height
     assert target_leaks(frames) == []
+
+
+def test_a_test_file_sorted_by_a_free_text_target_is_found(home: Home) -> None:
+    task = make_task(home, "text-sorted", kind="text", breakage="ordered_test_file")
+    frames = load_task_frames(task.task_dir)
+    assert frames.meta["classes"] is None
+    assert order_correlations(frames)["test.file_order.target"][0] > 0.99  # sorted text: lexicographic ranks
+    assert _failed(audit_task(frames, task.spec)) == {"order_correlation"}
+    named = make_task(home, "text-named", kind="text", breakage="target_in_test")
+    assert _failed(audit_task(load_task_frames(named.task_dir), named.spec)) == {"target_columns"}
 
 
 def test_shared_ids_are_listed(home: Home) -> None:
@@ -153,6 +163,10 @@ def test_association_is_near_zero_by_chance_and_one_when_sorted() -> None:
     assert value < 0.1 and p_value > 1e-3
     value, p_value = association(order, labels.sort(), categorical=True)
     assert value > 0.99 and p_value < 1e-12
+    # Labels nearly as many as rows cannot be grouped: their own order is compared instead.
+    names = pl.Series([f"name-{i:05d}" for i in rng.permutation(3000)])
+    assert association(order, names, categorical=True)[0] < 0.06
+    assert association(order, names.sort(), categorical=True)[0] == pytest.approx(1.0)
     # Small tasks: a noisy association above the threshold is not significant, so it does not block.
     small = association(np.arange(20, dtype=np.float64), pl.Series(rng.normal(size=20)), categorical=False)
     assert small[1] > 1e-3
