@@ -208,7 +208,7 @@ def add_runtime_commands(subparsers: argparse._SubParsersAction) -> None:
     evaluate = subparsers.add_parser("evaluate", help="run an agent on several tasks and tabulate the results")
     evaluate.add_argument("slugs", nargs="*", help="tasks (default: every built task)")
     evaluate.add_argument("--tag", help="only tasks with this tag")
-    evaluate.add_argument("--jobs", type=int, help="parallel episodes (default: cores / 2)")
+    evaluate.add_argument("--jobs", type=int, help="parallel episodes (default: one per core)")
     _add_episode_options(evaluate)
     evaluate.set_defaults(func=cmd_evaluate)
 

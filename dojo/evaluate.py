@@ -141,9 +141,10 @@ def plot_leaderboard(board: pl.DataFrame, row: dict[str, Any], path: Path) -> Pa
     return path
 
 
-def default_jobs(tasks: int, threads_per_task: int = 2) -> int:
-    """Parallel episodes the machine's cores allow (each sandbox run uses `threads_per_task` threads)."""
-    return max(1, min(tasks, (os.cpu_count() or 1) // max(1, threads_per_task)))
+def default_jobs(tasks: int) -> int:
+    """Parallel episodes: one per core. Most of an episode is one busy process (interpreter start, imports,
+    single-threaded fits) and idle OpenMP threads sleep in the sandbox, so cores are not oversubscribed."""
+    return max(1, min(tasks, os.cpu_count() or 1))
 
 
 def evaluate(
@@ -161,7 +162,7 @@ def evaluate(
     env_options = dict(env_options or {})
     agent_options = dict(agent_options or {})
     out_dir.mkdir(parents=True, exist_ok=True)
-    jobs = jobs or default_jobs(len(slugs), int(env_options.get("threads", 2)))
+    jobs = jobs or default_jobs(len(slugs))
     arguments = [(slug, agent_name, out_dir, str(home.root), env_options, agent_options) for slug in slugs]
     rows: list[dict[str, Any]] = []
     if jobs <= 1 or len(slugs) <= 1:

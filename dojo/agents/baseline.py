@@ -174,7 +174,7 @@ def make_model(name):
             max_iter=300, learning_rate=0.08, early_stopping=True, random_state=SEED
         ),
         "forest": lambda: ensemble.RandomForestRegressor(
-            n_estimators=300, min_samples_leaf=2, n_jobs=THREADS, random_state=SEED
+            n_estimators=200, min_samples_leaf=2, max_features=0.5, n_jobs=THREADS, random_state=SEED
         ),
     }[name]()
 
