@@ -15,9 +15,8 @@ from curation.sources import RawResult
 from curation.spec import CompetitionSpec
 from graders import metrics, render
 
+# Target leaks and shared ids are checked by the leak audit (assets/task_checks.py, leak_*).
 TASK_CHECKS = {
-    "no_target_in_public_files": "No target column in public test or extra files.",
-    "test_ids_disjoint_from_train": "No id is both in public train and public test.",
     "answer_ids_equal_sample_ids": "The private answers and the sample submission hold the same ids.",
     "rerun_is_deterministic": "Building the task again from the same inputs gives byte-identical files.",
 }
@@ -57,22 +56,12 @@ def build(spec: CompetitionSpec, home: Home, *, raw: RawResult | None = None, fo
 
 def _checks(spec: CompetitionSpec, home: Home, result: tasks.TaskResult) -> list[dg.AssetCheckResult]:
     task_dir, meta = result.task_dir, result.meta
-    leaks = task_integrity.targets_in_public_files(task_dir, meta)
-    shared = task_integrity.shared_train_test_ids(task_dir, meta)
     mismatch = task_integrity.answer_sample_id_mismatch(task_dir, meta)
     with tempfile.TemporaryDirectory(prefix="dojo-rerun-") as scratch:
         # Same raw data, fresh home: any difference means the build depends on something besides its inputs.
         rerun = build(spec, Home(Path(scratch)), raw=raw_result(home, spec.slug))
         differences = task_integrity.checksum_differences(meta, rerun.meta)
     return [
-        dg.AssetCheckResult(
-            check_name="no_target_in_public_files", passed=not leaks, metadata={"found": ", ".join(leaks) or "none"}
-        ),
-        dg.AssetCheckResult(
-            check_name="test_ids_disjoint_from_train",
-            passed=not shared,
-            metadata={"shared_ids": len(shared), "examples": str(shared[:10])},
-        ),
         dg.AssetCheckResult(
             check_name="answer_ids_equal_sample_ids",
             passed=not (mismatch["only_in_answers"] or mismatch["only_in_sample"]),

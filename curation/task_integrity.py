@@ -1,4 +1,4 @@
-"""Integrity checks of a built task that every release relies on (see also leak_audit for deeper ones)."""
+"""Integrity checks of a built task besides the leak audit: answers against the sample, rebuild determinism."""
 
 from __future__ import annotations
 
@@ -11,26 +11,6 @@ from curation.sources import read_table
 
 def _public_file(task_dir: Path, meta: dict, role: str) -> Path:
     return task_dir / next(f["path"] for f in meta["files"] if f["role"] == role)
-
-
-def targets_in_public_files(task_dir: Path, meta: dict) -> list[str]:
-    """'file: column' for every target column found in a public file an agent sees besides train."""
-    found = []
-    for entry in meta["files"]:
-        path = task_dir / entry["path"]
-        if entry["role"] not in ("test", "extra") or path.suffix not in (".csv", ".parquet") or not path.is_file():
-            continue
-        columns = read_table(path).columns
-        found += [f"{entry['path']}: {c}" for c in meta["target_columns"] if c in columns]
-    return found
-
-
-def shared_train_test_ids(task_dir: Path, meta: dict) -> list:
-    """Ids present in both public train and public test."""
-    id_column = meta["id_column"]
-    train = read_table(_public_file(task_dir, meta, "train"))[id_column]
-    test = read_table(_public_file(task_dir, meta, "test"))[id_column]
-    return train.filter(train.is_in(test.implode())).to_list()
 
 
 def answer_sample_id_mismatch(task_dir: Path, meta: dict) -> dict[str, list]:
