@@ -235,3 +235,17 @@ def test_baseline_beats_the_dummy_on_each_fixture_task_type(home, tmp_path):
         assert names.count("execute_code") >= 2
         scored = [step["scores"]["public"] for step in steps if step["scores"]["public"] is not None]
         assert len(scored) >= 2
+
+
+@needs_bwrap
+def test_dojo_evaluate_by_tag_writes_the_results_table(home, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DOJO_HOME", str(home))
+    out = tmp_path / "by-tag"
+    assert cli.main(["evaluate", "--tag", "regression", "--max-steps", "3", "--out", str(out), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [row["task"] for row in report["results"]] == ["tiny-regression"]
+    assert report["results"][0]["beats_dummy"] is True
+    assert (out / "results.csv").read_text().startswith("task,agent,status")
+    assert (out / "plots" / "tiny-regression.png").is_file()
+    assert cli.main(["evaluate", "--tag", "no-such-tag"]) == 2
+    assert cli.main(["evaluate", "not-built"]) == 2

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -332,3 +336,48 @@ def test_serving_from_a_release_uses_its_pinned_version_and_leaderboard(home, tm
         dojo.make("tiny-regression", home=home, release="v-test")
     with pytest.raises(TaskNotFound, match="release 'v-missing' not found"):
         dojo.make("tiny-binary", home=home, release="v-missing")
+
+
+@needs_bwrap
+def test_attacks_through_the_env_are_stopped_reported_and_the_env_keeps_working(make_env, home, monkeypatch):
+    monkeypatch.setenv("KAGGLE_KEY", "kaggle-secret-value")
+    answers = next((home / "tasks" / "tiny-binary").glob("*/private/answers.parquet"))
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    env = make_env(exec_timeout_s=3.0, memory_mb=1024)
+    env.reset()
+
+    def run(code: str) -> dict:
+        observation, *_ = env.step(_act("execute_code", code=code))
+        return observation
+
+    read = run(f"print(open({str(answers)!r}, 'rb').read())\n")
+    assert read["error_type"] == "FileNotFoundError"
+    connect = run(f"import socket\nsocket.create_connection(('127.0.0.1', {port}), timeout=2)\n")
+    assert connect["error_type"] in ("ConnectionRefusedError", "OSError") and "no network" in connect["text"]
+    secrets = run("import os\nprint(os.environ.get('KAGGLE_KEY'), os.environ.get('DOJO_HOME'))\n")
+    assert secrets["stdout"] == "None None\n"
+    outside = run(f"open({str(home / 'planted.txt')!r}, 'w')\n")
+    assert outside["status"] == "error" and not (home / "planted.txt").exists()
+    memory = run("block = bytearray(3 * 1024 ** 3)\n")
+    assert memory["error_type"] == "memory_limit" and "1024 MB" in memory["text"]
+    sleeper = run("import subprocess, time\nsubprocess.Popen(['sleep', '600'])\ntime.sleep(600)\n")
+    assert sleeper["error_type"] == "timeout" and "stopped after 3 s" in sleeper["text"]
+    server.close()
+    scored = run(GOOD_BINARY)
+    assert scored["status"] == "ok" and scored["score"] > 0.9
+
+
+def test_gymnasium_make_finds_tasks_through_the_dojo_module(home):
+    script = (
+        "import gymnasium as gym\n"
+        "env = gym.make('dojo:mle-dojo/tiny-regression-v0', out_dir=__import__('tempfile').mkdtemp())\n"
+        "observation, info = env.reset(seed=1)\n"
+        "print(info['task'], observation['status'])\n"
+        "env.close()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], env={**os.environ, "DOJO_HOME": str(home)}, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "tiny-regression ok"
