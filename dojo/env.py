@@ -68,7 +68,6 @@ class _Outcome:
 class _Episode:
     """The state of one episode."""
 
-    number: int
     directory: Path
     writer: TrajectoryWriter
     sandbox: Sandbox
@@ -219,7 +218,7 @@ class DojoEnv(gym.Env[dict[str, Any], str]):
             allow_unsandboxed=self.allow_unsandboxed,
         )
         writer = TrajectoryWriter(directory / TRAJECTORY_FILE, episode=directory.name, task=self.slug)
-        self._episode = _Episode(self._episodes, directory, writer, sandbox)
+        self._episode = _Episode(directory, writer, sandbox)
         self._agent_meta = None
         observation = self._observation("reset", _Outcome("ok", self._welcome_text()))
         info = {
@@ -417,7 +416,7 @@ class DojoEnv(gym.Env[dict[str, Any], str]):
                     error_type="nothing_to_submit",
                 )
         else:
-            chosen = episode.best or (valid[-1] if valid else None)
+            chosen = self._default_submission()
             if chosen is None:
                 return _Outcome(
                     "error",
@@ -425,11 +424,8 @@ class DojoEnv(gym.Env[dict[str, Any], str]):
                     f"{SUBMISSION_FILE} first. Nothing was submitted.",
                     error_type="nothing_to_submit",
                 )
-        started = time.perf_counter()
-        grade = grade_submission(self.task.task_dir, chosen.path, "private", **self._board())
-        outcome = _Outcome("submitted", "", submitted=True, grade_s=time.perf_counter() - started, private=grade)
-        outcome.submission = chosen
-        episode.private, episode.final_step = grade, chosen.step
+        outcome = _Outcome("submitted", "", submitted=True)
+        grade = self._grade_private(chosen, outcome)
         outcome.score, outcome.position = grade.score, grade.position_score
         outcome.text = "\n".join([f"Submitted the submission of step {chosen.step}.", *self._private_lines(grade)])
         if not grade.valid:
@@ -447,22 +443,32 @@ class DojoEnv(gym.Env[dict[str, Any], str]):
 
     def _grade_final_on_truncation(self, outcome: _Outcome) -> None:
         """When the budget runs out, grade the best submission on the private board as the episode's result."""
-        episode = self._require_episode()
-        valid = [s for s in episode.submissions if s.valid]
-        chosen = episode.best or (valid[-1] if valid else None)
-        reason = "no steps" if episode.steps >= self.max_steps else "no execution time"
+        chosen = self._default_submission()
+        reason = "no steps" if self._require_episode().steps >= self.max_steps else "no execution time"
         if chosen is None:
             outcome.text += f"\n\nThe episode is over ({reason} left) and there was no valid submission."
             return
+        grade = self._grade_private(chosen, outcome)
+        final = [f"The episode is over ({reason} left); your submission of step {chosen.step} was graded:"]
+        outcome.text += "\n\n" + "\n".join(final + self._private_lines(grade))
+
+    def _default_submission(self) -> _Submission | None:
+        """What submit picks without a step: the best public score, else the latest valid submission."""
+        episode = self._require_episode()
+        valid = [s for s in episode.submissions if s.valid]
+        return episode.best or (valid[-1] if valid else None)
+
+    def _grade_private(self, chosen: _Submission, outcome: _Outcome) -> GradeResult:
+        """Grade `chosen` on the private board as the episode's final result, recorded in `outcome`."""
+        episode = self._require_episode()
         started = time.perf_counter()
         grade = grade_submission(self.task.task_dir, chosen.path, "private", **self._board())
         outcome.grade_s += time.perf_counter() - started
         outcome.private = grade
-        episode.private, episode.final_step = grade, chosen.step
-        final = [f"The episode is over ({reason} left); your submission of step {chosen.step} was graded:"]
-        outcome.text += "\n\n" + "\n".join(final + self._private_lines(grade))
         if outcome.submission is None:
             outcome.submission = chosen
+        episode.private, episode.final_step = grade, chosen.step
+        return grade
 
     # ---- bookkeeping --------------------------------------------------------------------------------------
 
