@@ -22,63 +22,6 @@ import pytest
 from curation.spec import COMPETITIONS_DIR, CompetitionSpec, load_spec
 from graders.metrics import METRICS
 
-# The metric names of contracts.md, exactly.
-CONTRACT_METRICS = frozenset(
-    [
-        "accuracy",
-        "balanced_accuracy",
-        "weighted_accuracy",
-        "top_k_error",
-        "roc_auc",
-        "roc_auc_ovr",
-        "mean_columnwise_roc_auc",
-        "gini_normalized",
-        "log_loss",
-        "multiclass_log_loss",
-        "weighted_multiclass_log_loss",
-        "mean_columnwise_log_loss",
-        "kl_divergence",
-        "f1",
-        "f1_macro",
-        "f1_micro",
-        "f1_weighted",
-        "fbeta",
-        "mcc",
-        "cohen_kappa",
-        "qwk",
-        "rmse",
-        "mse",
-        "mae",
-        "median_absolute_error",
-        "weighted_mae",
-        "rmsle",
-        "msle",
-        "mcrmse",
-        "mcrmsle",
-        "mcmae",
-        "mape",
-        "smape",
-        "rmspe",
-        "r2",
-        "pearson",
-        "spearman",
-        "mean_columnwise_spearman",
-        "kendall_tau",
-        "map_at_k",
-        "ndcg_at_k",
-        "label_ranking_average_precision",
-        "jaccard_words",
-        "jaccard_sets",
-        "levenshtein_mean",
-        "mean_average_precision_boxes",
-        "iou_map_rle",
-        "dice_rle",
-        "mean_angular_error",
-        "haversine_mean",
-        "laplace_log_likelihood",
-    ]
-)
-
 # Direction implied by MLE-bench's grader names (its CSV has no direction column).
 MLEBENCH_GRADER_HIGHER_IS_BETTER = {
     "accuracy": True,
@@ -248,7 +191,7 @@ def test_config_is_faithful_to_the_reference(slug: str) -> None:
         assert spec.source.teams == row.teams
 
     # The metric is a contract name, and the direction is the registry's for it.
-    assert spec.metric.name in CONTRACT_METRICS
+    assert spec.metric.name in METRICS
     assert spec.higher_is_better is METRICS[spec.metric.name].higher_is_better
     # ...and agrees with every reference that states one, unless the config says why not.
     references = [row.higher_is_better] if row.higher_is_better is not None else []
