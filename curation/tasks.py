@@ -197,7 +197,9 @@ def write_split_files(
     test_keys = keys.filter(test_mask)
     board = np.where(is_public[is_test], "public", "private")
     # Sorted by id, so the grader lines submissions up with one sort and no join.
-    answers = test_keys.select(spec.id_column, *spec.target_columns).with_columns(pl.Series(BOARD, board))
+    answers = test_keys.select(spec.id_column, *spec.target_columns).with_columns(
+        pl.Series(BOARD, board, dtype=pl.Enum(["public", "private"]))
+    )
     answers = answers.sort(spec.id_column)
     sample = pl.DataFrame(
         {spec.id_column: test_keys[spec.id_column]}

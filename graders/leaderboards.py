@@ -32,7 +32,7 @@ from threadpoolctl import threadpool_limits
 
 from graders.grading import load_task
 from graders.metrics import get_metric
-from graders.submission_checks import SubmissionError, score_submission
+from graders.submission_checks import SubmissionError, read_answers, score_submission
 
 LEADERBOARD_COLUMNS = ["rank", "score", "board", "kind", "entry", "snapshot", "team_count"]
 MAX_FIT_ROWS = 20_000  # the ladder is a yardstick, not a contest: cap fitting cost on large tasks
@@ -203,7 +203,7 @@ def reference_ladder(task_dir: Path, snapshot: str) -> pl.DataFrame:
         y = y.astype(str)
     classification = meta["prediction"] in ("label", "probability", "class_probabilities")
     ladder = classifier_ladder() if classification else regressor_ladder(len(targets) > 1)
-    answers = pl.read_parquet(task_dir / "private" / "answers.parquet")
+    answers = read_answers(task_dir / "private" / "answers.parquet")
     rows = []
     for entry, factory in ladder.items():
         # One thread: OpenMP pools oversubscribe a busy machine badly (minutes instead of seconds), and

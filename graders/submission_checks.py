@@ -43,6 +43,16 @@ def expected_dtypes(answers: pl.DataFrame, meta: dict) -> dict[str, pl.DataType]
     return dtypes
 
 
+BOARDS = pl.Enum(["public", "private"])
+
+
+def read_answers(path: Path) -> pl.DataFrame:
+    """private/answers.parquet with `board` as an enum (the task builder stores it so: on a 10M-row board
+    an enum takes a fraction of the memory of text)."""
+    answers = pl.read_parquet(path)
+    return answers if answers.schema["board"] == BOARDS else answers.with_columns(pl.col("board").cast(BOARDS))
+
+
 def read_submission(source: str | Path | pl.DataFrame, dtypes: dict[str, pl.DataType] | None = None) -> pl.DataFrame:
     """The submission, typed when it parses cleanly, else every column as text for the checks to explain.
 
@@ -215,13 +225,8 @@ def _as_array(frame: pl.DataFrame, columns: list[str]) -> np.ndarray:
     return frame.select(columns).to_numpy()
 
 
-def score_submission(source: str | Path | pl.DataFrame, answers: pl.DataFrame, meta: dict, board: str, metric) -> float:
-    """Check a submission and score it on `board`; raise SubmissionError with a clear message if it is invalid.
-
-    `metric` is a graders.metrics.Metric; `meta` is the task.json dict.
-    """
-    if board not in ("public", "private"):
-        raise SubmissionError(f"board must be 'public' or 'private', not {board!r}")
+def _checked_board_arrays(source, answers: pl.DataFrame, meta: dict, board: str, metric):
+    """(y_true, y_pred) on `board` after every check, raising SubmissionError that names the problem."""
     sub = align(read_submission(source, expected_dtypes(answers, meta)), answers, meta)
     typed = _typed_predictions(sub, answers, meta, metric.allows_nan)
     id_column = meta["id_column"]
@@ -233,8 +238,20 @@ def score_submission(source: str | Path | pl.DataFrame, answers: pl.DataFrame, m
     on_board = (answers["board"] == board).to_numpy()
     if not on_board.any():
         raise SubmissionError(f"the {board} board has no rows")
-    y_true = _as_array(answers.filter(on_board), meta["target_columns"])
-    y_pred = _as_array(typed.filter(on_board), meta["prediction_columns"])
+    return (
+        _as_array(answers.filter(on_board), meta["target_columns"]),
+        _as_array(typed.filter(on_board), meta["prediction_columns"]),
+    )
+
+
+def score_submission(source: str | Path | pl.DataFrame, answers: pl.DataFrame, meta: dict, board: str, metric) -> float:
+    """Check a submission and score it on `board`; raise SubmissionError with a clear message if it is invalid.
+
+    `metric` is a graders.metrics.Metric; `meta` is the task.json dict.
+    """
+    if board not in ("public", "private"):
+        raise SubmissionError(f"board must be 'public' or 'private', not {board!r}")
+    y_true, y_pred = _checked_board_arrays(source, answers, meta, board, metric)
     params = dict(metric.defaults) | dict(meta["metric"].get("params") or {})
     if meta["prediction"] == "class_probabilities":
         params["labels"] = list(meta["prediction_columns"])
