@@ -114,17 +114,18 @@ def build(slugs: list[str], *, tag: str | None, home: Home, console: Console) ->
         unknown = [s for s in slugs if s not in loaded.specs and s not in invalid]
         if unknown:
             raise UsageError(f"unknown competitions: {', '.join(unknown)} (see `dojo list`)")
-        chosen = slugs
+        chosen = [s for s in slugs if tag is None or s in invalid or tag in loaded.specs[s].tags]
+    elif tag is not None:
+        # A tag names a subset on purpose (e.g. lite): Kaggle ones included, each failing alone without credentials.
+        chosen = sorted(slug for slug, spec in loaded.specs.items() if spec.gradable and tag in spec.tags)
+        if not chosen:
+            raise UsageError(f"no gradable competitions carry the tag {tag!r}")
     else:
+        # The default needs nothing but this machine: every competition that needs no credentials.
         chosen = sorted(
-            slug
-            for slug, spec in loaded.specs.items()
-            if not spec.needs_credentials and spec.gradable and (tag is None or tag in spec.tags)
+            [slug for slug, spec in loaded.specs.items() if not spec.needs_credentials and spec.gradable]
+            + [slug for slug in invalid if slug not in loaded.specs]
         )
-        if tag is not None and not chosen:
-            raise UsageError(f"no buildable competitions carry the tag {tag!r}")
-    if tag is not None and slugs:
-        chosen = [s for s in chosen if s in loaded.specs and tag in loaded.specs[s].tags]
 
     instance = dg.DagsterInstance.get()
     sync_partitions(instance)
