@@ -151,7 +151,8 @@ def test_two_builds_in_two_homes_give_identical_release_manifests(tmp_path: Path
     assert first["created_at"] and first["notes"] != second["notes"]
 
 
-# Runs `dojo build` in a child that stalls for good right after writing public/test.* into the task's temp dir.
+# Runs `dojo build` in a child that stalls for good right after writing private/answers.parquet into the task's
+# temp dir: public files and answers are on disk, task.json and the grader are not.
 STALLED_BUILD = """
 import sys, time
 from pathlib import Path
@@ -162,7 +163,7 @@ write_table = tasks.write_table
 
 def write_then_stall(frame, path):
     write_table(frame, path)
-    if path.stem == "test" and path.parent.name == "public":
+    if path.name == "answers.parquet":
         flag.write_text(str(path))
         time.sleep(600)
 
@@ -191,7 +192,9 @@ def test_a_build_killed_mid_write_leaves_no_partial_task_and_the_rerun_completes
             assert time.monotonic() < deadline, "the build never reached the task's files"
             time.sleep(0.1)
         written = Path(flag.read_text())
-        assert written.parts[-3].startswith(".tmp-")  # tasks/<slug>/.tmp-<version>-*/public/test.csv
+        partial = written.parent.parent  # tasks/<slug>/.tmp-<version>-*/private/answers.parquet
+        assert partial.name.startswith(".tmp-") and (partial / "public" / "train.csv").is_file()
+        assert not (partial / "task.json").exists()
         os.killpg(child.pid, signal.SIGKILL)
         child.wait(timeout=60)
     finally:
@@ -205,7 +208,7 @@ def test_a_build_killed_mid_write_leaves_no_partial_task_and_the_rerun_completes
     rerun = run_dojo("build", slug, home=home)
     assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
     task_dir = Home(home).current_task_dir(slug)
-    assert task_dir is not None and task_dir.name == written.parts[-3].removeprefix(".tmp-")[: len(task_dir.name)]
+    assert task_dir is not None and partial.name.startswith(f".tmp-{task_dir.name}-")
     meta = json.loads((task_dir / "task.json").read_text())
     for entry in meta["files"]:
         assert (task_dir / entry["path"]).exists()
