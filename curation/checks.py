@@ -227,3 +227,21 @@ def read_checks(task_dir: Path) -> dict[str, Any] | None:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
         raise TaskFilesError(f"{path}: unreadable: {exc}") from exc
+
+
+def check_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows of a `checks` table from one checks.json record: slug, task_version, name, passed, blocking, metadata.
+
+    metadata is JSON text, so catalog and release tables keep one schema whatever each check observed.
+    """
+    return [
+        {
+            "slug": record.get("slug"),
+            "task_version": record.get("task_version"),
+            "name": check.get("name"),
+            "passed": check.get("passed"),
+            "blocking": check.get("blocking"),
+            "metadata": json.dumps(check.get("metadata", {}), sort_keys=True, default=str),
+        }
+        for check in record.get("checks", [])
+    ]

@@ -34,7 +34,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from curation.checks import CHECKS_VERSION, read_checks
+from curation.checks import CHECKS_VERSION, check_rows, read_checks
 from curation.layout import TASK_POINTER, Home
 from curation.sources import file_sha256
 from curation.task_frames import TaskFilesError, load_task_meta
@@ -414,18 +414,8 @@ def _tables(home: Home, included: list[_Candidate], candidates: list[_Candidate]
         )
     included_slugs = {c.slug for c in included}
     for candidate in candidates:
-        for check in (candidate.checks or {}).get("checks", []):
-            rows["checks"].append(
-                {
-                    "slug": candidate.slug,
-                    "task_version": candidate.meta["task_version"],
-                    "included": candidate.slug in included_slugs,
-                    "name": check.get("name"),
-                    "passed": check.get("passed"),
-                    "blocking": check.get("blocking"),
-                    "metadata": json.dumps(check.get("metadata", {}), sort_keys=True, default=str),
-                }
-            )
+        for row in check_rows(candidate.checks or {}):
+            rows["checks"].append(row | {"slug": candidate.slug, "included": candidate.slug in included_slugs})
     tables = {name: pl.DataFrame(rows[name], schema=TABLE_SCHEMAS[name], orient="row") for name in rows}
     boards = [frame for c in included for frame in _leaderboard_rows(home, c.slug)]
     schema = TABLE_SCHEMAS["leaderboards"]
