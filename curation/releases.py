@@ -1,6 +1,7 @@
 """Versioned, immutable releases of the benchmark: releases/<VERSION>/ with tables, task files and a manifest.
 
-A release holds only tasks whose checks.json records no failed blocking check. Its directory mirrors a
+A release holds only tasks whose checks.json records no failed blocking check and that have a leaderboard
+snapshot. Its directory mirrors a
 DOJO_HOME, so it can serve tasks as they were released:
 
     releases/<VERSION>/
@@ -306,8 +307,11 @@ def _candidates(home: Home, slugs: list[str] | None) -> tuple[list[_Candidate], 
     return found, excluded
 
 
-def _exclusion(candidate: _Candidate) -> Exclusion | None:
-    """Why a task may not enter a release, or None when its recorded checks all pass and are current."""
+def _exclusion(home: Home, candidate: _Candidate) -> Exclusion | None:
+    """Why a task may not enter a release, or None when its recorded checks all pass and are current.
+
+    A task also needs a leaderboard snapshot: without one, a released task could not give position scores.
+    """
     checks, meta = candidate.checks, candidate.meta
     version = meta["task_version"]
     if checks is None:
@@ -321,7 +325,17 @@ def _exclusion(candidate: _Candidate) -> Exclusion | None:
     failed = [c["name"] for c in checks.get("checks", []) if c.get("blocking") and not c.get("passed")]
     if failed:
         return Exclusion(candidate.slug, version, "failed blocking checks: " + ", ".join(failed), failed)
+    if not _snapshots(home, candidate.slug):
+        return Exclusion(candidate.slug, version, "no leaderboard snapshot: materialize its leaderboard")
     return None
+
+
+def _snapshots(home: Home, slug: str) -> list[Path]:
+    """The leaderboard snapshots of a competition (temp files of an unfinished write excluded)."""
+    board_dir = home.leaderboard_dir(slug)
+    if not board_dir.is_dir():
+        return []
+    return sorted(p for p in board_dir.glob("*.parquet") if not p.name.startswith("."))
 
 
 def _link_tree(source: Path, target: Path) -> None:
@@ -376,12 +390,9 @@ def _competition_row(candidate: _Candidate) -> dict[str, Any]:
 
 
 def _leaderboard_rows(home: Home, slug: str) -> list[pl.DataFrame]:
-    board_dir = home.leaderboard_dir(slug)
     columns = [c for c in TABLE_SCHEMAS["leaderboards"] if c != "slug"]
     frames = []
-    for path in sorted(board_dir.glob("*.parquet")) if board_dir.is_dir() else []:
-        if path.name.startswith("."):
-            continue
+    for path in _snapshots(home, slug):
         frame = pl.read_parquet(path)
         missing = [c for c in columns if c not in frame.columns]
         if missing:
@@ -493,7 +504,7 @@ def create(home: Home, version: str, notes: str = "", *, slugs: list[str] | None
     candidates, excluded = _candidates(home, slugs)
     included = []
     for candidate in candidates:
-        exclusion = _exclusion(candidate)
+        exclusion = _exclusion(home, candidate)
         if exclusion:
             excluded.append(exclusion)
         else:
@@ -511,11 +522,9 @@ def create(home: Home, version: str, notes: str = "", *, slugs: list[str] | None
             task_root = tmp / "tasks" / candidate.slug
             _link_tree(candidate.task_dir, task_root / candidate.task_dir.name)
             (task_root / TASK_POINTER).write_text(candidate.task_dir.name + "\n")
-            board_dir = home.leaderboard_dir(candidate.slug)
-            for snapshot in sorted(board_dir.glob("*.parquet")) if board_dir.is_dir() else []:
-                if not snapshot.name.startswith("."):
-                    (tmp / "leaderboards" / candidate.slug).mkdir(parents=True, exist_ok=True)
-                    shutil.copy2(snapshot, tmp / "leaderboards" / candidate.slug / snapshot.name)
+            for snapshot in _snapshots(home, candidate.slug):
+                (tmp / "leaderboards" / candidate.slug).mkdir(parents=True, exist_ok=True)
+                shutil.copy2(snapshot, tmp / "leaderboards" / candidate.slug / snapshot.name)
         tables = _tables(home, included, candidates)
         for name, frame in tables.items():
             _write_table(frame, tmp / TABLES_DIR / f"{name}.parquet")

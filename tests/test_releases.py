@@ -60,17 +60,19 @@ def test_create_releases_only_tasks_whose_blocking_checks_pass(home: Home) -> No
     _checked(home, "good-multiclass", kind="multiclass")
     _checked(home, "leaky", kind="regression", breakage="overlapping_ids")
     make_task(home, "unchecked", kind="binary")
+    _checked(home, "unranked", kind="binary", seed=4, leaderboard=False)
     result = create(home, "v1", "first release")
     assert result.included == ["good-binary", "good-multiclass"]
     reasons = {e.slug: e for e in result.excluded}
     assert reasons["leaky"].failed_checks == ["leak_shared_ids"]
     assert "leak_shared_ids" in reasons["leaky"].reason
     assert "checks never ran" in reasons["unchecked"].reason
+    assert reasons["unranked"].reason == "no leaderboard snapshot: materialize its leaderboard"
     root = home.releases_dir / "v1"
     assert result.path == root
     manifest = json.loads((root / MANIFEST_FILE).read_text())
     assert manifest["version"] == "v1" and manifest["notes"] == "first release"
-    assert set(manifest["excluded"]) == {"leaky", "unchecked"}
+    assert set(manifest["excluded"]) == {"leaky", "unchecked", "unranked"}
     assert manifest["packages"]["polars"] == pl.__version__ and manifest["packages"]["great-expectations"]
     assert len(manifest["git"]["commit"]) == 40
     # Every file but the manifest has its checksum; nothing else is in the release.
