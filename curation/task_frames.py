@@ -178,4 +178,13 @@ def load_task_frames(task_dir: Path) -> TaskFrames:
             tables[role] = read_table(task_dir / paths[role])
         except SourceError as exc:
             raise TaskFilesError(f"{meta['slug']} {role}: {exc}") from exc
+    # CSV types are inferred file by file: a column can read as numbers in test and text in train (a value like
+    # "136A" only in train). The same column must have one type across the task's tables, so such columns are text.
+    for column in {c for frame in tables.values() for c in frame.columns}:
+        dtypes = {frame.schema[column] for frame in tables.values() if column in frame.columns}
+        if len(dtypes) > 1:
+            tables = {
+                role: frame.with_columns(pl.col(column).cast(pl.String)) if column in frame.columns else frame
+                for role, frame in tables.items()
+            }
     return TaskFrames(task_dir=task_dir, meta=meta, paths=paths, extras=_extra_tables(task_dir, meta), **tables)

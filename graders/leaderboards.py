@@ -90,7 +90,7 @@ def regressor_ladder(multi_output: bool) -> dict[str, Factory]:
 def _read_public(task_dir: Path, meta: dict, role: str) -> pl.DataFrame:
     entry = next(f for f in meta["files"] if f["role"] == role)
     path = task_dir / entry["path"]
-    return pl.read_parquet(path) if path.suffix == ".parquet" else pl.read_csv(path, infer_schema_length=10_000)
+    return pl.read_parquet(path) if path.suffix == ".parquet" else pl.read_csv(path, infer_schema_length=None)
 
 
 def _image_pixels(task_dir: Path, paths: list[str]) -> np.ndarray:
@@ -181,6 +181,10 @@ def _predict(model: object, features: FeatureFrames, y: np.ndarray, meta: dict) 
         positive = list(model.classes_).index(1) if 1 in list(model.classes_) else proba.shape[1] - 1  # type: ignore[attr-defined]
         return {columns[0]: proba[:, positive]}
     prediction = np.asarray(model.predict(features.test))  # type: ignore[attr-defined]
+    if kind == "number":
+        # Within the training targets' range, as a sane baseline would: an extrapolating linear rung must not
+        # step outside a metric's domain (e.g. below -1 under RMSLE) and fail to score at all.
+        prediction = np.clip(prediction, y.min(axis=0), y.max(axis=0))
     if prediction.ndim == 1:
         return {columns[0]: prediction}
     return {c: prediction[:, i] for i, c in enumerate(columns)}
@@ -194,6 +198,11 @@ def reference_ladder(task_dir: Path, snapshot: str) -> pl.DataFrame:
     if meta["prediction"] == "text":
         raise ValueError(f"{meta['slug']}: no reference ladder for text-valued predictions ({metric.name})")
     train, test = _read_public(task_dir, meta, "train"), _read_public(task_dir, meta, "test")
+    # CSV type inference runs per file, so a column can come back as numbers in one and text in the other
+    # (an id like "136A" only in train): such columns are text in both.
+    mixed = [c for c in test.columns if c in train.columns and train.schema[c] != test.schema[c]]
+    train = train.with_columns(pl.col(mixed).cast(pl.String))
+    test = test.with_columns(pl.col(mixed).cast(pl.String))
     if train.height > MAX_FIT_ROWS:
         train = train.sample(MAX_FIT_ROWS, seed=0)
     features = build_features(task_dir, meta, train, test)
