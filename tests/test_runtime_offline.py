@@ -8,8 +8,6 @@ the offline benchmark is already built to skip the build.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -34,18 +32,12 @@ MIN_BEAT_SHARE = 0.8
 
 
 @pytest.fixture(scope="module")
-def offline_home(tmp_path_factory) -> Path:
-    """A DOJO_HOME with the offline benchmark built (every competition that needs no credentials)."""
+def offline_home(built_home: Path) -> Path:
+    """A DOJO_HOME with the offline benchmark built: the session's build (conftest.built_home), or
+    DOJO_TEST_OFFLINE_HOME when set."""
     if os.environ.get("DOJO_TEST_OFFLINE_HOME"):
         return Path(os.environ["DOJO_TEST_OFFLINE_HOME"])
-    home = tmp_path_factory.mktemp("offline-home")
-    env = {**os.environ, "DOJO_HOME": str(home)}
-    # Exit status is not asserted here: a competition the build cannot make is reported by the build's own
-    # tests; this module needs enough built tasks, which it checks below.
-    subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "build"], env=env, capture_output=True, text=True, timeout=2400
-    )
-    return home
+    return built_home
 
 
 @pytest.fixture(scope="module")
