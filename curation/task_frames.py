@@ -34,6 +34,8 @@ DEFAULT_PATHS = {
     "answers": "private/answers.parquet",
 }
 TABLE_SUFFIXES = (".csv", ".tsv", ".parquet")
+# A text column whose distinct values are numbers at least this often is numbers with a few codes ("136A").
+NUMERIC_TEXT_SHARE = 0.9
 # Task types whose targets are labels, whatever their dtype: their domain is a set, not a range.
 CATEGORICAL_TASK_TYPES = frozenset(
     {"binary", "multiclass", "multilabel", "text_classification", "image_classification", "rating"}
@@ -125,6 +127,42 @@ def size_tolerance(n: int, method: str, largest_group: int = 0) -> int:
     return slack
 
 
+def _numeric_text(series: pl.Series) -> bool:
+    """Text that is numbers but for a few codes: at least NUMERIC_TEXT_SHARE of its distinct values parse."""
+    values = series.drop_nulls().unique()
+    if values.len() == 0:
+        return True
+    parsed = values.cast(pl.Float64, strict=False).is_not_null().sum()
+    return parsed >= NUMERIC_TEXT_SHARE * values.len()
+
+
+def unify_inferred_types(tables: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """Give a column one dtype across a task's tables where the difference is only CSV type inference.
+
+    CSV types are inferred file by file, so the same data can read differently: integers in one file and
+    floats in another (made floats everywhere), or codes like "136A" that happen to occur in train only,
+    so train reads as text and test as numbers (made text everywhere). Any other difference, such as
+    text that is not numbers against numbers, is left for the type expectations to report.
+    """
+    columns = sorted({c for frame in tables.values() for c in frame.columns})
+    for column in columns:
+        holding = {role: frame for role, frame in tables.items() if column in frame.columns}
+        kinds = {column_kind(frame.schema[column]) for frame in holding.values()} - {"null"}
+        dtypes = {frame.schema[column] for frame in holding.values() if frame.schema[column] != pl.Null}
+        if len(dtypes) < 2:
+            continue
+        if kinds == {"numeric"}:
+            target: pl.DataType = pl.Float64()
+        elif kinds == {"numeric", "string"} and all(
+            _numeric_text(frame[column]) for frame in holding.values() if column_kind(frame.schema[column]) == "string"
+        ):
+            target = pl.String()
+        else:
+            continue
+        tables = tables | {role: frame.with_columns(pl.col(column).cast(target)) for role, frame in holding.items()}
+    return tables
+
+
 def load_task_meta(task_dir: Path) -> dict:
     """task.json of a task dir, with the keys every check needs."""
     path = task_dir / "task.json"
@@ -178,13 +216,5 @@ def load_task_frames(task_dir: Path) -> TaskFrames:
             tables[role] = read_table(task_dir / paths[role])
         except SourceError as exc:
             raise TaskFilesError(f"{meta['slug']} {role}: {exc}") from exc
-    # CSV types are inferred file by file: a column can read as numbers in test and text in train (a value like
-    # "136A" only in train). The same column must have one type across the task's tables, so such columns are text.
-    for column in {c for frame in tables.values() for c in frame.columns}:
-        dtypes = {frame.schema[column] for frame in tables.values() if column in frame.columns}
-        if len(dtypes) > 1:
-            tables = {
-                role: frame.with_columns(pl.col(column).cast(pl.String)) if column in frame.columns else frame
-                for role, frame in tables.items()
-            }
+    tables = unify_inferred_types(tables)
     return TaskFrames(task_dir=task_dir, meta=meta, paths=paths, extras=_extra_tables(task_dir, meta), **tables)

@@ -48,6 +48,11 @@ BREAKAGES = {
     "stale_spec": "task.json's spec sha256 is not the current spec's",
     "tampered_file": "public/test.csv changed after task.json recorded it",
 }
+# Differences that CSV type inference makes and the checks must accept: the data is the same.
+HARMLESS = {
+    "codes_only_in_train": "feature n holds three codes like '136A' in train only: text there, numbers in test",
+    "floats_only_in_test": "feature n has a fractional value in test only: floats there, integers in train",
+}
 
 
 @dataclass(frozen=True)
@@ -191,6 +196,14 @@ def _break_tables(
         test = test.with_columns(
             pl.when(pl.int_range(pl.len()) == 1).then(pl.col("id").first()).otherwise(pl.col("id"))
         )
+    elif breakage == "codes_only_in_train":
+        values = train["n"].cast(pl.String).to_list()
+        values[:3] = ["136A", "7B", "X9"]
+        train = train.with_columns(pl.Series("n", values, pl.String))
+    elif breakage == "floats_only_in_test":
+        test = test.with_columns(
+            pl.when(pl.int_range(pl.len()) == 0).then(pl.col("n") + 0.5).otherwise(pl.col("n").cast(pl.Float64))
+        )
     elif breakage == "missing_feature":
         test = test.drop("x1")
     elif breakage == "type_mismatch":
@@ -237,8 +250,8 @@ def make_task(
     leaderboard: bool = True,
 ) -> FixtureTask:
     """Write one fixture task under `home` and point tasks/<slug>/CURRENT at it."""
-    if breakage is not None and breakage not in BREAKAGES:
-        raise ValueError(f"unknown breakage {breakage!r}; one of {sorted(BREAKAGES)}")
+    if breakage is not None and breakage not in BREAKAGES and breakage not in HARMLESS:
+        raise ValueError(f"unknown breakage {breakage!r}; one of {sorted(BREAKAGES | HARMLESS)}")
     spec = spec or fixture_spec(slug, kind)
     metric, prediction = METRICS[kind]
     labeled = _break_labeled(labeled_rows(kind, rows, seed), breakage)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import polars as pl
 import pytest
-from release_fixtures import fixture_spec, make_task, replace_public_table
+from release_fixtures import HARMLESS, fixture_spec, make_task, replace_public_table
 
 from curation.checks import CHECKS_FILE, TASK_CHECKS, check_task, read_checks, run_task_checks
 from curation.expectations import _batch_definition, derive_expectations, validate_task
@@ -81,6 +82,26 @@ def test_broken_fixture_fails_its_expectations(home: Home, kind: str, breakage: 
     task = make_task(home, "broken", kind=kind, breakage=breakage)
     report = validate_task(task.task_dir, task.spec)
     assert {outcome.name for outcome in report.failures()} == EXPECTED_FAILURES[breakage]
+
+
+@pytest.mark.parametrize("difference", sorted(HARMLESS))
+def test_differences_of_csv_type_inference_pass(home: Home, difference: str) -> None:
+    task = make_task(home, "inferred", kind="regression", breakage=difference)
+    frames = load_task_frames(task.task_dir)
+    assert frames.train.schema["n"] == frames.test.schema["n"]  # one dtype across the task's tables
+    assert check_task(task.task_dir, task.spec).passed
+    # Read file by file, the column really differs: what the unification is there for.
+    assert (
+        pl.read_csv(task.task_dir / "public" / "train.csv")["n"].dtype
+        != pl.read_csv(task.task_dir / "public" / "test.csv")["n"].dtype
+    )
+
+
+def test_text_that_is_not_numbers_is_a_type_mismatch_all_the_same(home: Home) -> None:
+    task = make_task(home, "mismatch", kind="regression", breakage="type_mismatch")
+    frames = load_task_frames(task.task_dir)
+    assert (frames.train.schema["n"], frames.test.schema["n"]) == (pl.Int64, pl.String)
+    assert not check_task(task.task_dir, task.spec).passed
 
 
 @pytest.mark.parametrize(
