@@ -11,7 +11,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from curation.checks import check_rows, read_checks
 from curation.layout import Home
+from curation.releases import register_releases
 from curation.spec import CompetitionSpec
 
 COMPETITION_COLUMNS = {
@@ -92,8 +94,20 @@ def task_file_rows(home: Home, slugs: list[str]) -> list[dict]:
     return rows
 
 
+def check_table_rows(home: Home, slugs: list[str]) -> list[dict]:
+    """Every recorded check outcome (checks.json) of every served task."""
+    rows = []
+    for slug in slugs:
+        task_dir = home.current_task_dir(slug)
+        record = read_checks(task_dir) if task_dir else None
+        if record is not None:
+            rows += check_rows(record)
+    return rows
+
+
 def build_catalog(home: Home, competitions: list[dict], metric_code: list[dict]) -> dict[str, int]:
-    """Write catalog.duckdb atomically; leaderboards is a view over the Parquet snapshots."""
+    """Write catalog.duckdb atomically; leaderboards is a view over the Parquet snapshots; releases are
+    registered again afterwards (their table and views derive from releases/ alone)."""
     slugs = [row["slug"] for row in competitions]
     tables = {
         "competitions": pl.DataFrame(competitions, schema=COMPETITION_COLUMNS),
@@ -117,6 +131,17 @@ def build_catalog(home: Home, competitions: list[dict], metric_code: list[dict])
                 "parameters": pl.String,
                 "source": pl.String,
                 "sha256": pl.String,
+            },
+        ),
+        "checks": pl.DataFrame(
+            check_table_rows(home, slugs),
+            schema={
+                "slug": pl.String,
+                "task_version": pl.String,
+                "name": pl.String,
+                "passed": pl.Boolean,
+                "blocking": pl.Boolean,
+                "metadata": pl.String,
             },
         ),
     }
@@ -145,4 +170,5 @@ def build_catalog(home: Home, competitions: list[dict], metric_code: list[dict])
     finally:
         con.close()
     os.replace(tmp, home.catalog_path)
+    register_releases(home)
     return counts

@@ -220,4 +220,6 @@ def test_catalog_is_queryable_with_plain_duckdb(built_home):
     assert all(source.startswith("def ") or "def " in source for _, _, source, _ in metric_rows)
     boards = con.execute("SELECT slug, count(*) FROM leaderboards WHERE board = 'private' GROUP BY slug").fetchall()
     assert len(boards) == built and min(count for _, count in boards) >= 10
+    checks = con.execute("SELECT count(DISTINCT slug), bool_and(passed) FROM checks WHERE blocking").fetchall()[0]
+    assert checks == (built, True)
     con.close()
