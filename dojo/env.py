@@ -168,7 +168,7 @@ class DojoEnv(gym.Env[dict[str, Any], str]):
             out_dir = self.home.root / "runs" / slug / f"{stamp}-{uuid.uuid4().hex[:6]}"
         self.out_dir = Path(out_dir).resolve()
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        self.task: ServedTask = resolve_task(slug, self.home, release, scratch=self.out_dir)
+        self.task: ServedTask = resolve_task(slug, self.home, release)
         self.higher_is_better = bool(self.task.meta["higher_is_better"])
         self.action_space = ActionSpace()
         output_max = output_chars + 200  # room for the cut marker

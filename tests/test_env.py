@@ -11,7 +11,6 @@ import warnings
 from pathlib import Path
 
 import gymnasium as gym
-import polars as pl
 import pytest
 from gymnasium.utils.env_checker import check_env
 from task_fixtures import BOARD_SCORES, SAMPLE_COPY, fast_solution, make_task
@@ -315,27 +314,6 @@ def test_unknown_task_and_bad_options_are_clear_errors(home, tmp_path):
     with pytest.raises(ValueError, match="no options"):
         env.reset(options={"max_steps": 3})
     env.close()
-
-
-def test_serving_from_a_release_uses_its_pinned_version_and_leaderboard(home, tmp_path):
-    built = home / "releases" / "v-test"
-    built.mkdir(parents=True)
-    version = (home / "tasks" / "tiny-binary" / "CURRENT").read_text().strip()
-    pl.DataFrame({"slug": ["tiny-binary"], "task_version": [version]}).write_parquet(built / "competitions.parquet")
-    board = pl.read_parquet(next((home / "leaderboards" / "tiny-binary").glob("*.parquet")))
-    tighter = board.filter(pl.col("entry") == "dummy-prior").with_columns(pl.lit("tiny-binary").alias("slug"))
-    tighter.write_parquet(built / "leaderboards.parquet")
-    env = dojo.make("tiny-binary", home=home, release="v-test", out_dir=tmp_path / "release-run")
-    assert env.unwrapped.task.release == "v-test" and env.unwrapped.task.task_dir.name == version
-    env.reset()
-    board_text, *_ = env.step(_act("request_info", info_type="leaderboard"))
-    assert "1 entries" in board_text["text"] and "hist-gb" not in board_text["text"]
-    assert sorted(p.name for p in built.iterdir()) == ["competitions.parquet", "leaderboards.parquet"]
-    env.close()
-    with pytest.raises(TaskNotFound, match="no task 'tiny-regression'"):
-        dojo.make("tiny-regression", home=home, release="v-test")
-    with pytest.raises(TaskNotFound, match="release 'v-missing' not found"):
-        dojo.make("tiny-binary", home=home, release="v-missing")
 
 
 @needs_bwrap

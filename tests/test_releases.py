@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -316,3 +317,26 @@ def test_cli_create_list_diff_verify(
     assert _cli("release", "verify", "v2") == 1
     assert "modified: tasks/later/" in capsys.readouterr().err
     assert _cli("release", "verify", "v9") == 2
+
+
+def test_a_task_is_served_from_its_release(home: Home, tmp_path: Path) -> None:
+    import dojo
+    from dojo.task import TaskNotFound
+
+    _checked(home, "good-binary")
+    releases.create(home, "v1", "served")
+    live = home.current_task_dir("good-binary")
+    env = dojo.make("good-binary", home=home.root, release="v1", out_dir=tmp_path / "run", allow_unsandboxed=True)
+    served = env.unwrapped.task
+    assert served.release == "v1" and served.task_dir.is_relative_to(home.releases_dir / "v1")
+    assert served.task_dir.name == live.name
+    # Served in place from the release: the live build can go away.
+    shutil.rmtree(live)
+    env.reset()
+    board, *_ = env.step({"action": "request_info", "params": {"info_type": "leaderboard"}})
+    assert board["status"] == "ok" and "entries" in board["text"]
+    env.close()
+    with pytest.raises(TaskNotFound, match="no task 'missing'"):
+        dojo.make("missing", home=home.root, release="v1")
+    with pytest.raises(TaskNotFound, match="no release 'v9'"):
+        dojo.make("good-binary", home=home.root, release="v9")
