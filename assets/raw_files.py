@@ -4,7 +4,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from assets.home_resource import DojoHomeResource, code_version_of
+from assets.home_resource import DojoHomeResource, code_version_of, competitions_dir
 from assets.partitions import competitions_partitions
 from curation import sources
 
@@ -16,7 +16,8 @@ KAGGLE_POOL = "kaggle"
 @dg.asset(
     partitions_def=competitions_partitions,
     group_name="curation",
-    code_version=code_version_of(Path(sources.__file__)),
+    # The specs are part of it: a changed YAML shows the competitions as stale in the UI.
+    code_version=code_version_of(Path(sources.__file__), competitions_dir()),
     pool=KAGGLE_POOL,
     required_resource_keys={"dojo", "kaggle"},
     description="Raw files of a competition (Kaggle download, package dataset or generator) and its labeled table.",

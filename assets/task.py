@@ -6,7 +6,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from assets.home_resource import DojoHomeResource, code_version_of
+from assets.home_resource import DojoHomeResource, code_version_of, competitions_dir
 from assets.partitions import competitions_partitions
 from assets.raw_files import raw_files
 from curation import sources, splits, task_integrity, tasks
@@ -88,7 +88,7 @@ def _preview(task_dir: Path, meta: dict) -> str:
     group_name="curation",
     deps=[raw_files],
     code_version=code_version_of(
-        Path(tasks.__file__), Path(splits.__file__), Path(render.__file__), Path(metrics.__file__)
+        Path(tasks.__file__), Path(splits.__file__), Path(render.__file__), Path(metrics.__file__), competitions_dir()
     ),
     required_resource_keys={"dojo"},
     check_specs=[
