@@ -36,6 +36,7 @@ import duckdb
 import polars as pl
 
 from curation.checks import CHECKS_VERSION, check_rows, read_checks
+from curation.kaggle_leaderboards import LEADERBOARD_SCHEMA
 from curation.layout import TASK_POINTER, Home
 from curation.sources import file_sha256
 from curation.task_frames import TaskFilesError, load_task_meta
@@ -96,16 +97,7 @@ TABLE_SCHEMAS: dict[str, dict[str, pl.DataType]] = {
         "source": pl.String(),
         "sha256": pl.String(),
     },
-    "leaderboards": {
-        "slug": pl.String(),
-        "rank": pl.Int64(),
-        "score": pl.Float64(),
-        "board": pl.String(),
-        "kind": pl.String(),
-        "entry": pl.String(),
-        "snapshot": pl.String(),
-        "team_count": pl.Int64(),
-    },
+    "leaderboards": {"slug": pl.String(), **LEADERBOARD_SCHEMA},
     "checks": {
         "slug": pl.String(),
         "task_version": pl.String(),
