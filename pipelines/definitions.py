@@ -7,7 +7,6 @@ import dagster as dg
 from assets.catalog import catalog
 from assets.home_resource import DojoHomeResource
 from assets.leaderboard import leaderboard
-from assets.partitions import competitions_partitions
 from assets.raw_files import raw_files
 from assets.release import release, release_job
 from assets.task import task
@@ -18,7 +17,6 @@ from pipelines.kaggle_resource import kaggle_resource_from_env
 build_competition_job = dg.define_asset_job(
     "build_competition",
     selection=dg.AssetSelection.assets(raw_files, task, leaderboard),
-    partitions_def=competitions_partitions,
     description="Fetch, split, check and rank one competition (a partition of 'competitions').",
 )
 
