@@ -101,7 +101,7 @@ def split_baseline(workdir: Path) -> dict:
 
 def grade_ours(workdir: Path) -> dict:
     from graders.metrics import get_metric
-    from graders.submission_checks import read_answers, score_submission
+    from graders.submission_checks import score_submission
 
     meta = {
         "slug": "bench",
@@ -113,7 +113,8 @@ def grade_ours(workdir: Path) -> dict:
         "higher_is_better": True,
         "classes": None,
     }
-    answers = read_answers(workdir / "answers.parquet")
+    # Given as a path, as `dojo grade` and grader.py pass it: read once the submission is parsed.
+    answers = workdir / "answers.parquet"
     score = score_submission(workdir / "submission.csv", answers, meta, "private", get_metric("roc_auc"))
     return {"score": score}
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from graders.metrics import get_metric
-from graders.submission_checks import board_scores, grade, read_answers
+from graders.submission_checks import board_scores, grade
 
 
 def load_task(task_dir: Path) -> dict:
@@ -57,7 +57,7 @@ def grade_submission(
     """Check and score a submission (file or frame); never raises for a bad submission."""
     task_dir = Path(task_dir)
     meta = load_task(task_dir)
-    answers = read_answers(task_dir / "private" / "answers.parquet")
+    answers = task_dir / "private" / "answers.parquet"  # read after the submission: a lower peak on big boards
     scores, teams = board_scores(leaderboard_dir or leaderboard_dir_for(task_dir, meta["slug"]), board)
     report = grade(submission, answers, meta, board, get_metric(meta["metric"]["name"]), scores, teams)
     return GradeResult(**report)

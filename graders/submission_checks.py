@@ -8,6 +8,8 @@ in-package grader and the shipped one run the same code.
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,8 @@ import polars as pl
 from graders.ranking import medal, position_score
 
 MAX_LISTED = 5  # how many offending ids or rows a message names before "and N more"
+BLOCK_BYTES = 8 << 20  # text parsed at a time by the block reader of all-number submissions
+COMPARE_ROWS = 1 << 20  # rows handled at a time where a whole-column temporary is not needed
 
 
 class SubmissionError(Exception):
@@ -29,14 +33,14 @@ def _listing(values: list[Any]) -> str:
     return shown + (f" and {more} more" if more > 0 else "")
 
 
-def expected_dtypes(answers: pl.DataFrame, meta: dict) -> dict[str, pl.DataType]:
+def expected_dtypes(answer_schema: Mapping[str, pl.DataType], meta: dict) -> dict[str, pl.DataType]:
     """The dtype each submission column should parse to: ids as in the answers, numbers as Float64."""
-    id_dtype = answers.schema[meta["id_column"]]
+    id_dtype = answer_schema[meta["id_column"]]
     dtypes: dict[str, pl.DataType] = {meta["id_column"]: pl.Int64 if id_dtype.is_integer() else pl.String}
     for index, column in enumerate(meta["prediction_columns"]):
         if meta["prediction"] in ("number", "probability", "class_probabilities"):
             dtypes[column] = pl.Float64
-        elif meta["prediction"] == "label" and answers.schema[meta["target_columns"][index]].is_integer():
+        elif meta["prediction"] == "label" and answer_schema[meta["target_columns"][index]].is_integer():
             dtypes[column] = pl.Int64
         else:
             dtypes[column] = pl.String
@@ -53,11 +57,60 @@ def read_answers(path: Path) -> pl.DataFrame:
     return answers if answers.schema["board"] == BOARDS else answers.with_columns(pl.col("board").cast(BOARDS))
 
 
+def _read_numbers_in_blocks(path: Path, header: list[str], dtypes: dict[str, pl.DataType]) -> pl.DataFrame | None:
+    """A submission whose columns are all numbers, parsed a block of lines at a time into arrays.
+
+    A whole-file CSV reader holds the file's text and the parsed columns together (2.7 times the data on
+    a 10M-row submission); this holds one block of text. None when a block has quotes, empty cells or
+    anything else that is not a clean number: the whole-file reader then takes over and the checks name
+    the fault.
+    """
+    schema = {column: dtypes[column] for column in header}
+    size = path.stat().st_size
+    arrays: dict[str, np.ndarray] = {}
+    filled = 0
+    with path.open("rb") as handle:
+        handle.readline()  # the header, read and checked by the caller
+        while block := handle.read(BLOCK_BYTES):
+            cut = block.rfind(b"\n") + 1
+            if len(block) == BLOCK_BYTES:
+                if not cut:
+                    return None  # one line longer than a block holds no clean numbers
+                handle.seek(cut - len(block), os.SEEK_CUR)
+                block = block[:cut]
+            if b'"' in block:
+                return None  # a quoted field may hold a line break, so lines cannot be cut blindly
+            try:
+                parsed = pl.read_csv(block, has_header=False, schema=schema)
+            except pl.exceptions.PolarsError:
+                return None
+            if any(parsed.null_count().row(0)):
+                return None
+            if filled + parsed.height > (len(next(iter(arrays.values()))) if arrays else 0):
+                # Sized from the rows per byte seen so far, with room to spare: pages never written are
+                # never resident, so the spare costs address space, not memory.
+                estimate = int((filled + parsed.height) * size / max(handle.tell(), 1) * 1.25) + 1024
+                arrays = {column: _grown(arrays.get(column), filled, estimate, dtypes[column]) for column in header}
+            for column in header:
+                arrays[column][filled : filled + parsed.height] = parsed[column].to_numpy()
+            filled += parsed.height
+    return pl.DataFrame({column: arrays[column][:filled] if arrays else [] for column in header}, schema=schema)
+
+
+def _grown(old: np.ndarray | None, filled: int, capacity: int, dtype: pl.DataType) -> np.ndarray:
+    """A new array of `capacity` rows holding the first `filled` rows of `old`."""
+    new = np.empty(capacity, dtype=np.int64 if dtype == pl.Int64 else np.float64)
+    if old is not None:
+        new[:filled] = old[:filled]
+    return new
+
+
 def read_submission(source: str | Path | pl.DataFrame, dtypes: dict[str, pl.DataType] | None = None) -> pl.DataFrame:
     """The submission, typed when it parses cleanly, else every column as text for the checks to explain.
 
-    The typed path keeps a 10M-row grade fast and small; the text path only runs for a submission
-    that is wrong somewhere, so that the message can name the row.
+    The typed path keeps a 10M-row grade fast and small (all-number submissions are read a block at a
+    time); the text path only runs for a submission that is wrong somewhere, so that the message can name
+    the row.
     """
     if isinstance(source, pl.DataFrame):
         return source
@@ -70,6 +123,10 @@ def read_submission(source: str | Path | pl.DataFrame, dtypes: dict[str, pl.Data
         if dtypes:
             header = pl.read_csv(path, n_rows=0, infer_schema=False).columns
             if sorted(header) == sorted(dtypes):
+                if all(dtype in (pl.Int64, pl.Float64) for dtype in dtypes.values()):
+                    typed = _read_numbers_in_blocks(path, header, dtypes)
+                    if typed is not None:
+                        return typed
                 try:
                     return pl.read_csv(path, schema_overrides=dtypes, infer_schema=False, raise_if_empty=True)
                 except pl.exceptions.ComputeError:
@@ -83,19 +140,24 @@ def _as_text(series: pl.Series) -> pl.Series:
     return series if series.dtype == pl.String else series.cast(pl.String)
 
 
+def _at_fault(sub: pl.DataFrame, mask: pl.Series, id_column: str) -> pl.DataFrame:
+    """The rows where `mask` holds, in id order: messages name the same rows whatever the file's row order."""
+    return sub.filter(mask).sort(id_column)
+
+
 def _parse_numbers(sub: pl.DataFrame, column: str, id_column: str, allow_nan: bool) -> pl.Series:
     if sub.schema[column].is_numeric():
         parsed = sub[column].cast(pl.Float64)
-        bad = sub.filter(parsed.is_null()) if not allow_nan else sub.clear()
+        bad = _at_fault(sub, parsed.is_null(), id_column) if not allow_nan else sub.clear()
     else:
         text = _as_text(sub[column]).str.strip_chars()
         parsed = text.cast(pl.Float64, strict=False)
-        bad = sub.filter(parsed.is_null() & ~(text.is_null() & allow_nan))
+        bad = _at_fault(sub, parsed.is_null() & ~(text.is_null() & allow_nan), id_column)
     if bad.height:
         rows = [f"{row[id_column]}={row[column]!r}" for row in bad.head(MAX_LISTED).iter_rows(named=True)]
         raise SubmissionError(f"column {column!r}: {bad.height} values are not numbers (id=value: {', '.join(rows)})")
     if not allow_nan:
-        nonfinite = sub.filter(~parsed.is_finite())
+        nonfinite = _at_fault(sub, ~parsed.is_finite(), id_column)
         if nonfinite.height:
             ids = nonfinite[id_column].to_list()
             raise SubmissionError(f"column {column!r}: NaN or infinite values at ids {_listing(ids)}")
@@ -106,16 +168,16 @@ def _parse_labels(sub: pl.DataFrame, column: str, id_column: str, answer_dtype: 
     if answer_dtype.is_integer() and sub.schema[column].is_integer():
         values = sub[column]
         if values.null_count():
-            missing = sub.filter(values.is_null())
+            missing = _at_fault(sub, values.is_null(), id_column)
             raise SubmissionError(f"column {column!r}: empty labels at ids {_listing(missing[id_column].to_list())}")
         return values.cast(pl.Int64)
     values = _as_text(sub[column]).str.strip_chars()
-    missing = sub.filter(values.is_null() | (values == ""))
+    missing = _at_fault(sub, values.is_null() | (values == ""), id_column)
     if missing.height:
         raise SubmissionError(f"column {column!r}: empty labels at ids {_listing(missing[id_column].to_list())}")
     if answer_dtype.is_integer():
         as_float = values.cast(pl.Float64, strict=False)
-        bad = sub.filter(as_float.is_null() | (as_float != as_float.round(0)))
+        bad = _at_fault(sub, as_float.is_null() | (as_float != as_float.round(0)), id_column)
         if bad.height:
             raise SubmissionError(
                 f"column {column!r}: labels must be integers; bad values {_listing(bad[column].to_list())}"
@@ -125,7 +187,7 @@ def _parse_labels(sub: pl.DataFrame, column: str, id_column: str, answer_dtype: 
         return _parse_numbers(sub.with_columns(values.alias(column)), column, id_column, allow_nan=False)
     if answer_dtype == pl.Boolean:
         lowered = values.str.to_lowercase()
-        bad = sub.filter(~lowered.is_in(["true", "false", "1", "0"]))
+        bad = _at_fault(sub, ~lowered.is_in(["true", "false", "1", "0"]), id_column)
         if bad.height:
             raise SubmissionError(
                 f"column {column!r}: expected True/False; bad values {_listing(bad[column].to_list())}"
@@ -140,8 +202,52 @@ def _answer_ids(answers: pl.DataFrame, id_column: str) -> pl.Series:
     return ids.cast(pl.Int64) if ids.dtype.is_integer() else _as_text(ids)
 
 
-def align(sub: pl.DataFrame, answers: pl.DataFrame, meta: dict) -> pl.DataFrame:
-    """Check columns and ids; return the submission's columns in order with ids typed like the answers'."""
+def _order_if_same_ids(ids: pl.Series, answer_ids: pl.Series) -> pl.Series | None:
+    """The row order that sorts `ids`, if sorted they equal the sorted, unique `answer_ids`; else None."""
+    if ids.dtype == pl.Int64 and answer_ids.len() and _row_bits(ids.len()) + _range_bits(answer_ids) <= 63:
+        return _packed_id_order(ids.to_numpy(), answer_ids)
+    order = ids.arg_sort()
+    return order if ids.gather(order).equals(answer_ids) else None
+
+
+def _row_bits(rows: int) -> int:
+    """Bits that hold a row number below `rows`."""
+    return max(1, (rows - 1).bit_length())
+
+
+def _range_bits(sorted_ids: pl.Series) -> int:
+    """Bits that hold an id's offset from the smallest id."""
+    return (int(sorted_ids[-1]) - int(sorted_ids[0])).bit_length()
+
+
+def _packed_id_order(ids: np.ndarray, answer_ids: pl.Series) -> pl.Series | None:
+    """`_order_if_same_ids` for integer ids, by sorting (id - min) << bits | row as one integer per row.
+
+    A plain sort of one integer column is several times faster than an arg-sort, and the row number rides
+    along in the low bits; the caller checks that id range and row number fit in 63 bits together.
+    """
+    n = len(ids)
+    low, high = int(answer_ids[0]), int(answer_ids[-1])
+    if n != answer_ids.len() or int(ids.min()) != low or int(ids.max()) != high:
+        return None
+    bits = _row_bits(n)
+    packed = ids - low
+    packed <<= bits
+    for start in range(0, n, COMPARE_ROWS):
+        packed[start : start + COMPARE_ROWS] |= np.arange(start, min(start + COMPARE_ROWS, n))
+    packed.sort()
+    for start in range(0, n, COMPARE_ROWS):
+        expected = answer_ids.slice(start, COMPARE_ROWS).to_numpy()
+        if not np.array_equal((packed[start : start + COMPARE_ROWS] >> bits) + low, expected):
+            return None
+    packed &= (1 << bits) - 1
+    return pl.Series("order", packed)
+
+
+def align(sub: pl.DataFrame, answer_ids: pl.Series, meta: dict) -> tuple[pl.DataFrame, pl.Series]:
+    """Check columns and ids against the sorted `answer_ids`; return the submission (columns in order, ids
+    typed like the answers', rows as in the file) and the row order that sorts it by id, so that row k of
+    the order lines up with answer row k."""
     id_column = meta["id_column"]
     expected = [id_column, *meta["prediction_columns"]]
     missing = [c for c in expected if c not in sub.columns]
@@ -154,15 +260,14 @@ def align(sub: pl.DataFrame, answers: pl.DataFrame, meta: dict) -> pl.DataFrame:
             parts.append(f"unexpected columns {extra}")
         raise SubmissionError("; ".join(parts) + f" (expected exactly {expected}, as in sample_submission.csv)")
     sub = sub.select(expected)
-    answer_ids = _answer_ids(answers, id_column)
     raw_ids = sub[id_column]
     if raw_ids.dtype == answer_ids.dtype and not raw_ids.null_count() and raw_ids.len() == answer_ids.len():
         # Fast path for a well-formed submission: equal sorted ids mean the same set (answer ids are unique),
-        # found with one sort instead of three hash passes over millions of rows.
-        ordered = sub.sort(id_column)
-        expected_ids = answer_ids if answer_ids.is_sorted() else answer_ids.sort()
-        if ordered[id_column].equals(expected_ids):
-            return ordered
+        # found with one sort instead of three hash passes over millions of rows. Only the order is kept, not
+        # a sorted copy of the whole submission.
+        order = _order_if_same_ids(raw_ids, answer_ids)
+        if order is not None:
+            return sub, order
     if raw_ids.dtype != answer_ids.dtype:
         text = _as_text(raw_ids).str.strip_chars()
         if text.is_null().any() or (text == "").any():
@@ -186,7 +291,7 @@ def align(sub: pl.DataFrame, answers: pl.DataFrame, meta: dict) -> pl.DataFrame:
         raise SubmissionError(
             f"column {id_column!r}: {len(absent)} test ids are missing: {_listing([str(a) for a in absent])}"
         )
-    return sub.with_columns(ids.alias(id_column)).sort(id_column)
+    return sub.with_columns(ids.alias(id_column)), ids.arg_sort()
 
 
 def _typed_predictions(sub: pl.DataFrame, answers: pl.DataFrame, meta: dict, allows_nan: bool) -> pl.DataFrame:
@@ -196,7 +301,7 @@ def _typed_predictions(sub: pl.DataFrame, answers: pl.DataFrame, meta: dict, all
         if kind in ("number", "probability", "class_probabilities"):
             values = _parse_numbers(sub, column, id_column, allow_nan=allows_nan)
             if kind != "number":
-                outside = sub.filter((values < 0) | (values > 1))
+                outside = _at_fault(sub, (values < 0) | (values > 1), id_column)
                 if outside.height:
                     raise SubmissionError(
                         f"column {column!r}: probabilities must lie in [0, 1]; "
@@ -207,11 +312,11 @@ def _typed_predictions(sub: pl.DataFrame, answers: pl.DataFrame, meta: dict, all
             values = _parse_labels(sub, column, id_column, answers.schema[target])
             classes = meta.get("classes")
             if classes is not None:
-                unknown = sub.filter(~_as_text(values).is_in(classes))
+                unknown = _at_fault(sub, ~_as_text(values).is_in(classes), id_column)
                 if unknown.height:
+                    labels = unknown[column].unique(maintain_order=True).to_list()
                     raise SubmissionError(
-                        f"column {column!r}: labels {_listing(unknown[column].unique().to_list())} are not among the "
-                        f"classes {_listing(classes)}"
+                        f"column {column!r}: labels {_listing(labels)} are not among the classes {_listing(classes)}"
                     )
         else:
             values = _as_text(sub[column]).fill_null("")
@@ -225,29 +330,46 @@ def _as_array(frame: pl.DataFrame, columns: list[str]) -> np.ndarray:
     return frame.select(columns).to_numpy()
 
 
-def _checked_board_arrays(source, answers: pl.DataFrame, meta: dict, board: str, metric):
-    """(y_true, y_pred) on `board` after every check, raising SubmissionError that names the problem."""
-    sub = align(read_submission(source, expected_dtypes(answers, meta)), answers, meta)
-    typed = _typed_predictions(sub, answers, meta, metric.allows_nan)
-    id_column = meta["id_column"]
-    # Both sides sorted by id (answers.parquet is written that way; align() sorts the submission), so rows
-    # line up without a join.
+def _sorted_answers(answers: pl.DataFrame, id_column: str) -> pl.DataFrame:
+    """The answers with ids typed as submissions are compared in, sorted by id (answers.parquet is stored so)."""
     answers = answers.with_columns(_answer_ids(answers, id_column).alias(id_column))
-    if not answers[id_column].is_sorted():
-        answers = answers.sort(id_column)
-    on_board = (answers["board"] == board).to_numpy()
+    return answers if answers[id_column].is_sorted() else answers.sort(id_column)
+
+
+def _checked_board_arrays(source, answers: pl.DataFrame | Path, meta: dict, board: str, metric):
+    """(y_true, y_pred) on `board` after every check, raising SubmissionError that names the problem.
+
+    Given the path of answers.parquet, the answers are read only once the submission is parsed, so the
+    reader's buffers and the answers are never in memory together.
+    """
+    id_column = meta["id_column"]
+    schema = pl.read_parquet_schema(answers) if isinstance(answers, Path) else answers.schema
+    sub = read_submission(source, expected_dtypes(schema, meta))
+    if isinstance(answers, Path):
+        answers = read_answers(answers)
+    answers = _sorted_answers(answers, id_column)
+    sub, order = align(sub, answers[id_column], meta)
+    predictions = _typed_predictions(sub, answers, meta, metric.allows_nan).select(meta["prediction_columns"])
+    del sub  # the ids have done their work; on a 10M-row submission they are 80 MB
+    on_board = answers["board"] == board
     if not on_board.any():
         raise SubmissionError(f"the {board} board has no rows")
-    return (
-        _as_array(answers.filter(on_board), meta["target_columns"]),
-        _as_array(typed.filter(on_board), meta["prediction_columns"]),
-    )
+    # Row k of `order` is the submission row holding answer row k's id, so rows line up without a join.
+    rows = order.filter(on_board)
+    del order
+    y_true = _as_array(answers.select(meta["target_columns"]).filter(on_board), meta["target_columns"])
+    del answers, on_board
+    return y_true, _as_array(predictions.select(pl.all().gather(rows)), meta["prediction_columns"])
 
 
-def score_submission(source: str | Path | pl.DataFrame, answers: pl.DataFrame, meta: dict, board: str, metric) -> float:
+def score_submission(
+    source: str | Path | pl.DataFrame, answers: pl.DataFrame | Path, meta: dict, board: str, metric
+) -> float:
     """Check a submission and score it on `board`; raise SubmissionError with a clear message if it is invalid.
 
-    `metric` is a graders.metrics.Metric; `meta` is the task.json dict.
+    `answers` is the frame of private/answers.parquet or that file's path (then read after the submission,
+    which keeps a multi-million-row grade's peak memory low); `metric` is a graders.metrics.Metric; `meta`
+    is the task.json dict.
     """
     if board not in ("public", "private"):
         raise SubmissionError(f"board must be 'public' or 'private', not {board!r}")
@@ -286,7 +408,7 @@ def board_scores(leaderboard_dir: Path, board: str) -> tuple[list[float], int | 
 
 def grade(
     source: str | Path | pl.DataFrame,
-    answers: pl.DataFrame,
+    answers: pl.DataFrame | Path,
     meta: dict,
     board: str,
     metric,

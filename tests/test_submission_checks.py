@@ -1,5 +1,6 @@
 """Every submission failure gives a clear message naming the column or row; nothing raises out of grade()."""
 
+import numpy as np
 import polars as pl
 import pytest
 from sklearn.metrics import accuracy_score, log_loss, mean_squared_error
@@ -160,3 +161,102 @@ def test_medal_for_score():
     assert medal(85.0, board, True) == "silver"  # rank 16
     assert medal(70.0, board, True) == "bronze"  # rank 31
     assert medal(10.0, board, True) is None
+
+
+NUMBER_DTYPES = {"id": pl.Int64, "value": pl.Float64}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "id,value\n" + "".join(f"{i},{i / 7:.6f}\n" for i in range(200)),
+        "id,value\r\n" + "".join(f"{i},{i / 7:.6f}\r\n" for i in range(200)),  # Windows line ends
+        "id,value\n" + "\n".join(f"{i},{i / 7:.6f}" for i in range(200)),  # no newline at the end
+        "value,id\n" + "".join(f"{i * 1e-3:.3e},{-i}\n" for i in range(200)),  # columns swapped, exponents
+        "id,value\n",  # header only
+    ],
+)
+def test_block_reader_matches_whole_file_read(tmp_path, monkeypatch, text):
+    import graders.submission_checks as checks
+
+    monkeypatch.setattr(checks, "BLOCK_BYTES", 64)  # many blocks, lines cut at every boundary
+    path = tmp_path / "s.csv"
+    path.write_text(text, newline="")
+    header = pl.read_csv(path, n_rows=0).columns
+    blocks = checks._read_numbers_in_blocks(path, header, NUMBER_DTYPES)
+    assert blocks is not None
+    whole = pl.read_csv(path, schema_overrides=NUMBER_DTYPES)
+    assert blocks.equals(whole) and blocks.schema == whole.schema
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'id,value\n1,0.5\n"2",0.25\n',  # quoted: a line break could hide inside quotes
+        "id,value\n1,0.5\n2,\n",  # empty cell
+        "id,value\n1,0.5\n2,abc\n",  # text
+        "id,value\n1,0.5,9\n",  # ragged
+        "id,value\n1," + "5" * 100 + "\n",  # a line longer than a block
+    ],
+)
+def test_block_reader_leaves_unclean_files_to_the_whole_file_reader(tmp_path, monkeypatch, text):
+    import graders.submission_checks as checks
+
+    monkeypatch.setattr(checks, "BLOCK_BYTES", 64)
+    path = tmp_path / "s.csv"
+    path.write_text(text)
+    assert checks._read_numbers_in_blocks(path, ["id", "value"], NUMBER_DTYPES) is None
+
+
+def test_block_boundaries_do_not_change_grades(tmp_path, monkeypatch):
+    import graders.submission_checks as checks
+
+    rng = np.random.default_rng(0)
+    ids = rng.permutation(np.arange(-500, 1500, 2))
+    answers = pl.DataFrame(
+        {"id": np.sort(ids), "value": rng.random(len(ids)), "board": rng.choice(["public", "private"], len(ids))}
+    )
+    path = tmp_path / "s.csv"
+    pl.DataFrame({"id": ids, "value": rng.random(len(ids))}).write_csv(path)
+    metric = get_metric("rmse")
+    expected = grade(pl.read_csv(path), answers, NUMBER_META, "private", metric, [], None)
+    for block_bytes in (64, 1000, 1 << 20):
+        monkeypatch.setattr(checks, "BLOCK_BYTES", block_bytes)
+        assert grade(path, answers, NUMBER_META, "private", metric, [], None) == expected
+    assert expected["valid"]
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        [5, 3, 1, 6, 2, 4],  # a permutation
+        [-(2**62), 2**62, 0, 7, -3, 11],  # too wide a range to pack: the arg-sort path
+    ],
+)
+def test_id_order_lines_rows_up_with_the_answers(ids):
+    from graders.submission_checks import _order_if_same_ids
+
+    series = pl.Series("id", ids, dtype=pl.Int64)
+    order = _order_if_same_ids(series, series.sort())
+    assert order is not None and series.gather(order).to_list() == sorted(ids)
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        [1, 1, 3, 4, 5, 6],  # a duplicate, same size
+        [1, 2, 3, 4, 5, 5],  # a duplicate at the top
+        [1, 2, 3, 4, 6, 6],  # min and max right, one id missing
+        [1, 2, 3, 4, 5, 7],  # an unknown id
+    ],
+)
+def test_id_order_refuses_other_ids(ids):
+    from graders.submission_checks import _order_if_same_ids
+
+    answer_ids = pl.Series("id", [1, 2, 3, 4, 5, 6], dtype=pl.Int64)
+    assert _order_if_same_ids(pl.Series("id", ids, dtype=pl.Int64), answer_ids) is None
+
+
+def test_rows_are_named_in_id_order_whatever_the_file_order(tmp_path):
+    report = run("id,value\n6,nan\n1,1\n3,inf\n4,1\n5,1\n2,nan\n", NUMBER_META, tmp_path)
+    assert "NaN or infinite values at ids 2, 3, 6" in report["error"]
