@@ -50,11 +50,13 @@ def expected_dtypes(answer_schema: Mapping[str, pl.DataType], meta: dict) -> dic
 BOARDS = pl.Enum(["public", "private"])
 
 
-def read_answers(path: Path) -> pl.DataFrame:
-    """private/answers.parquet with `board` as an enum (the task builder stores it so: on a 10M-row board
-    an enum takes a fraction of the memory of text)."""
-    answers = pl.read_parquet(path)
-    return answers if answers.schema["board"] == BOARDS else answers.with_columns(pl.col("board").cast(BOARDS))
+def read_answers(path: Path, columns: list[str] | None = None) -> pl.DataFrame:
+    """private/answers.parquet (or some of its columns) with `board` as an enum (the task builder stores it
+    so: on a 10M-row board an enum takes a fraction of the memory of text)."""
+    answers = pl.read_parquet(path, columns=columns)
+    if "board" not in answers.columns or answers.schema["board"] == BOARDS:
+        return answers
+    return answers.with_columns(pl.col("board").cast(BOARDS))
 
 
 def _read_numbers_in_blocks(path: Path, header: list[str], dtypes: dict[str, pl.DataType]) -> pl.DataFrame | None:
@@ -294,7 +296,9 @@ def align(sub: pl.DataFrame, answer_ids: pl.Series, meta: dict) -> tuple[pl.Data
     return sub.with_columns(ids.alias(id_column)), ids.arg_sort()
 
 
-def _typed_predictions(sub: pl.DataFrame, answers: pl.DataFrame, meta: dict, allows_nan: bool) -> pl.DataFrame:
+def _typed_predictions(
+    sub: pl.DataFrame, answer_schema: Mapping[str, pl.DataType], meta: dict, allows_nan: bool
+) -> pl.DataFrame:
     id_column, kind = meta["id_column"], meta["prediction"]
     typed = {id_column: sub[id_column]}
     for index, column in enumerate(meta["prediction_columns"]):
@@ -309,7 +313,7 @@ def _typed_predictions(sub: pl.DataFrame, answers: pl.DataFrame, meta: dict, all
                     )
         elif kind == "label":
             target = meta["target_columns"][index]
-            values = _parse_labels(sub, column, id_column, answers.schema[target])
+            values = _parse_labels(sub, column, id_column, answer_schema[target])
             classes = meta.get("classes")
             if classes is not None:
                 unknown = _at_fault(sub, ~_as_text(values).is_in(classes), id_column)
@@ -330,36 +334,40 @@ def _as_array(frame: pl.DataFrame, columns: list[str]) -> np.ndarray:
     return frame.select(columns).to_numpy()
 
 
-def _sorted_answers(answers: pl.DataFrame, id_column: str) -> pl.DataFrame:
-    """The answers with ids typed as submissions are compared in, sorted by id (answers.parquet is stored so)."""
-    answers = answers.with_columns(_answer_ids(answers, id_column).alias(id_column))
-    return answers if answers[id_column].is_sorted() else answers.sort(id_column)
-
-
 def _checked_board_arrays(source, answers: pl.DataFrame | Path, meta: dict, board: str, metric):
     """(y_true, y_pred) on `board` after every check, raising SubmissionError that names the problem.
 
-    Given the path of answers.parquet, the answers are read only once the submission is parsed, so the
-    reader's buffers and the answers are never in memory together.
+    Given the path of answers.parquet, the ids are read only once the submission is parsed (the reader's
+    buffers and the answers are never in memory together) and the targets only for the board's rows,
+    once the ids are gone.
     """
-    id_column = meta["id_column"]
+    id_column, targets = meta["id_column"], meta["target_columns"]
     schema = pl.read_parquet_schema(answers) if isinstance(answers, Path) else answers.schema
     sub = read_submission(source, expected_dtypes(schema, meta))
-    if isinstance(answers, Path):
-        answers = read_answers(answers)
-    answers = _sorted_answers(answers, id_column)
-    sub, order = align(sub, answers[id_column], meta)
-    predictions = _typed_predictions(sub, answers, meta, metric.allows_nan).select(meta["prediction_columns"])
-    del sub  # the ids have done their work; on a 10M-row submission they are 80 MB
+    path = answers if isinstance(answers, Path) else None
+    if path is not None:
+        answers = read_answers(path, [id_column, "board"])
+    answer_ids = _answer_ids(answers, id_column)
+    if not answer_ids.is_sorted():  # the task builder writes answers sorted by id; a hand-made file may not be
+        if path is not None:
+            answers, path = read_answers(path), None
+        answers = answers.with_columns(_answer_ids(answers, id_column).alias(id_column)).sort(id_column)
+        answer_ids = answers[id_column]
+    sub, order = align(sub, answer_ids, meta)
+    predictions = _typed_predictions(sub, schema, meta, metric.allows_nan).select(meta["prediction_columns"])
+    del sub, answer_ids  # the ids have done their work; on a 10M-row board they are 80 MB each
     on_board = answers["board"] == board
     if not on_board.any():
         raise SubmissionError(f"the {board} board has no rows")
     # Row k of `order` is the submission row holding answer row k's id, so rows line up without a join.
     rows = order.filter(on_board)
     del order
-    y_true = _as_array(answers.select(meta["target_columns"]).filter(on_board), meta["target_columns"])
-    del answers, on_board
-    return y_true, _as_array(predictions.select(pl.all().gather(rows)), meta["prediction_columns"])
+    if path is None:
+        truth = answers.select(targets).filter(on_board)
+    else:
+        del answers, on_board
+        truth = pl.scan_parquet(path).filter(pl.col("board") == board).select(targets).collect()
+    return _as_array(truth, targets), _as_array(predictions.select(pl.all().gather(rows)), meta["prediction_columns"])
 
 
 def score_submission(

@@ -260,3 +260,25 @@ def test_id_order_refuses_other_ids(ids):
 def test_rows_are_named_in_id_order_whatever_the_file_order(tmp_path):
     report = run("id,value\n6,nan\n1,1\n3,inf\n4,1\n5,1\n2,nan\n", NUMBER_META, tmp_path)
     assert "NaN or infinite values at ids 2, 3, 6" in report["error"]
+
+
+@pytest.mark.parametrize(
+    ("text", "task_meta"),
+    [
+        ("id,label\n1,cat\n2,cat\n3,cat\n4,bird\n5,dog\n6,dog\n", LABEL_META),
+        ("value,id\n3.0,3\n1.0,1\n2.0,2\n0.5,4\n4.0,5\n2.0,6\n", NUMBER_META),
+        ("id,bird,cat,dog\n" + "\n".join(f"{i},0.2,0.5,0.3" for i in range(6, 0, -1)), PROBA_META),
+        ("id,value\n1,1\n2,nan\n3,1\n4,1\n5,1\n6,1\n", NUMBER_META),
+    ],
+)
+@pytest.mark.parametrize("stored_order", ["sorted", "shuffled"])
+def test_answers_path_grades_like_answers_frame(tmp_path, text, task_meta, stored_order):
+    answers_path = tmp_path / "answers.parquet"
+    stored = ANSWERS if stored_order == "sorted" else ANSWERS.sample(fraction=1.0, shuffle=True, seed=3)
+    stored.write_parquet(answers_path)
+    submission = tmp_path / "submission.csv"
+    submission.write_text(text)
+    metric = get_metric(task_meta["metric"]["name"])
+    for board in ("public", "private"):
+        from_path = grade(submission, answers_path, task_meta, board, metric, [], None)
+        assert from_path == grade(submission, ANSWERS, task_meta, board, metric, [], None)
