@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -78,14 +79,54 @@ def set_current(task_root: Path, version: str) -> None:
     os.replace(tmp, task_root / TASK_POINTER)
 
 
+TEMP_PREFIX = ".tmp-"
+# <prefix><name>-<pid>-<12 hex>: the writer's pid tells a dead writer's leftovers from a live one's work.
+_TEMP_NAME = re.compile(rf"^{re.escape(TEMP_PREFIX)}.+-(\d+)-[0-9a-f]{{12}}$")
+
+
+def temp_path_beside(final: Path) -> Path:
+    """A hidden temp path next to `final`, named after it and after this process."""
+    return final.parent / f"{TEMP_PREFIX}{final.name}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (one owned by another user counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_abandoned_temps(directory: Path) -> list[Path]:
+    """Delete temp files and dirs in `directory` whose writer is gone (killed mid-write); return them."""
+    removed: list[Path] = []
+    if not directory.is_dir():
+        return removed
+    for path in directory.glob(f"{TEMP_PREFIX}*"):
+        match = _TEMP_NAME.match(path.name)
+        if not match or pid_alive(int(match.group(1))):
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
 @contextmanager
 def atomic_dir(final: Path) -> Iterator[Path]:
     """Yield a temp dir beside `final`; rename it into place only if the block succeeds.
 
-    Readers never see a half-written directory: either the old one or the new whole one.
+    Readers never see a half-written directory: either the old one or the new whole one. Temps that a
+    killed writer left beside it are removed first.
     """
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f".tmp-{final.name}-{uuid.uuid4().hex[:12]}"
+    remove_abandoned_temps(final.parent)
+    tmp = temp_path_beside(final)
     tmp.mkdir()
     try:
         yield tmp
@@ -100,6 +141,6 @@ def atomic_dir(final: Path) -> Iterator[Path]:
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write a file by temp-then-rename so a crash leaves the old file or the new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".tmp-{path.name}-{uuid.uuid4().hex[:12]}"
+    tmp = temp_path_beside(path)
     tmp.write_bytes(data)
     os.replace(tmp, path)

@@ -27,7 +27,6 @@ import re
 import shutil
 import subprocess
 import time
-import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,7 @@ import polars as pl
 
 from curation.checks import CHECKS_VERSION, check_rows, read_checks
 from curation.kaggle_leaderboards import LEADERBOARD_SCHEMA
-from curation.layout import TASK_POINTER, Home
+from curation.layout import TASK_POINTER, Home, remove_abandoned_temps, temp_path_beside
 from curation.sources import file_sha256
 from curation.task_frames import TaskFilesError, load_task_meta
 
@@ -45,7 +44,6 @@ MANIFEST_FILE = "manifest.json"
 TABLES_DIR = "tables"
 TABLE_NAMES = ("competitions", "task_files", "metric_code", "leaderboards", "checks")
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-TEMP_PREFIX = ".tmp-"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DISTRIBUTION = "mle-dojo"
 # catalog.duckdb allows one writer: a build's catalog step may hold it for a moment.
@@ -452,27 +450,9 @@ def _file_inventory(root: Path) -> dict[str, dict[str, Any]]:
     return inventory
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def remove_abandoned_temp_dirs(home: Home) -> list[Path]:
     """Delete temp dirs of release creations whose process is gone (killed mid-write); return them."""
-    removed = []
-    if not home.releases_dir.is_dir():
-        return removed
-    for path in home.releases_dir.glob(f"{TEMP_PREFIX}*"):
-        match = re.match(rf"^{re.escape(TEMP_PREFIX)}.+-(\d+)-[0-9a-f]{{12}}$", path.name)
-        if match and path.is_dir() and not _pid_alive(int(match.group(1))):
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(path)
-    return removed
+    return remove_abandoned_temps(home.releases_dir)
 
 
 def _existing_versions(home: Home) -> list[str]:
@@ -507,7 +487,7 @@ def create(home: Home, version: str, notes: str = "", *, slugs: list[str] | None
         raise NothingToReleaseError(f"release {version}: no task passes its checks ({reasons})")
 
     home.releases_dir.mkdir(parents=True, exist_ok=True)
-    tmp = home.releases_dir / f"{TEMP_PREFIX}{version}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+    tmp = temp_path_beside(home.releases_dir / version)
     tmp.mkdir()
     try:
         for candidate in included:

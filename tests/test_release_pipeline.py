@@ -209,6 +209,7 @@ def test_a_build_killed_mid_write_leaves_no_partial_task_and_the_rerun_completes
     assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
     task_dir = Home(home).current_task_dir(slug)
     assert task_dir is not None and partial.name.startswith(f".tmp-{task_dir.name}-")
+    assert not partial.exists()  # the killed writer's half-written version is cleaned up by the rerun
     meta = json.loads((task_dir / "task.json").read_text())
     for entry in meta["files"]:
         assert (task_dir / entry["path"]).exists()
