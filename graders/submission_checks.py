@@ -70,7 +70,7 @@ def _read_numbers_in_blocks(path: Path, header: list[str], dtypes: dict[str, pl.
     schema = {column: dtypes[column] for column in header}
     size = path.stat().st_size
     arrays: dict[str, np.ndarray] = {}
-    filled = 0
+    filled = capacity = 0
     with path.open("rb") as handle:
         handle.readline()  # the header, read and checked by the caller
         while block := handle.read(BLOCK_BYTES):
@@ -88,11 +88,11 @@ def _read_numbers_in_blocks(path: Path, header: list[str], dtypes: dict[str, pl.
                 return None
             if any(parsed.null_count().row(0)):
                 return None
-            if filled + parsed.height > (len(next(iter(arrays.values()))) if arrays else 0):
+            if filled + parsed.height > capacity:
                 # Sized from the rows per byte seen so far, with room to spare: pages never written are
                 # never resident, so the spare costs address space, not memory.
-                estimate = int((filled + parsed.height) * size / max(handle.tell(), 1) * 1.25) + 1024
-                arrays = {column: _grown(arrays.get(column), filled, estimate, dtypes[column]) for column in header}
+                capacity = int((filled + parsed.height) * size / max(handle.tell(), 1) * 1.25) + 1024
+                arrays = {column: _grown(arrays.get(column), filled, capacity, dtypes[column]) for column in header}
             for column in header:
                 arrays[column][filled : filled + parsed.height] = parsed[column].to_numpy()
             filled += parsed.height

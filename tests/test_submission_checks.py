@@ -174,6 +174,8 @@ NUMBER_DTYPES = {"id": pl.Int64, "value": pl.Float64}
         "id,value\n" + "\n".join(f"{i},{i / 7:.6f}" for i in range(200)),  # no newline at the end
         "value,id\n" + "".join(f"{i * 1e-3:.3e},{-i}\n" for i in range(200)),  # columns swapped, exponents
         "id,value\n",  # header only
+        # long lines first, then thousands of short ones: the arrays sized from the first blocks must grow
+        "id,value\n" + "".join(f"{i},{i / 7:.40f}\n" for i in range(20)) + "".join(f"{i},1\n" for i in range(20, 3000)),
     ],
 )
 def test_block_reader_matches_whole_file_read(tmp_path, monkeypatch, text):
