@@ -5,14 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import uuid
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from curation.checks import check_rows, read_checks
-from curation.layout import Home
+from curation.layout import Home, remove_abandoned_temps, temp_path_beside
 from curation.releases import register_releases
 from curation.spec import CompetitionSpec
 
@@ -146,7 +145,8 @@ def build_catalog(home: Home, competitions: list[dict], metric_code: list[dict])
         ),
     }
     home.root.mkdir(parents=True, exist_ok=True)
-    tmp = home.root / f".tmp-catalog-{uuid.uuid4().hex[:8]}.duckdb"
+    remove_abandoned_temps(home.root)
+    tmp = temp_path_beside(home.catalog_path)
     con = duckdb.connect(str(tmp))
     try:
         for name, frame in tables.items():
@@ -167,8 +167,11 @@ def build_catalog(home: Home, competitions: list[dict], metric_code: list[dict])
             )
         counts = {name: frame.height for name, frame in tables.items()}
         counts["leaderboards"] = con.execute("SELECT count(*) FROM leaderboards").fetchall()[0][0]
-    finally:
+    except BaseException:
         con.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    con.close()
     os.replace(tmp, home.catalog_path)
     register_releases(home)
     return counts

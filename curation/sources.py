@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from curation.layout import atomic_write_bytes
+from curation.layout import atomic_write_bytes, temp_path_beside
 from curation.spec import CompetitionSpec
 from curation.splits import canonical_sort_columns, key_hash
 
@@ -96,7 +96,7 @@ def _cached(raw_dir: Path, key: str) -> dict | None:
 def write_table(frame: pl.DataFrame, path: Path) -> None:
     """Write a table as CSV or Parquet by extension, atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".tmp-{path.name}"
+    tmp = temp_path_beside(path)
     if path.suffix == ".parquet":
         frame.write_parquet(tmp, compression="zstd", statistics=False)
     elif path.suffix == ".csv":

@@ -49,3 +49,25 @@ def test_temp_names_carry_the_writer_pid(tmp_path):
     atomic_write_bytes(tmp_path / "x.bin", b"data")
     assert (tmp_path / "x.bin").read_bytes() == b"data"
     assert [p.name for p in tmp_path.iterdir()] == ["x.bin"]
+
+
+def test_catalog_build_clears_a_killed_build_temp_and_leaves_none_of_its_own(tmp_path):
+    import duckdb
+
+    from curation.catalog import build_catalog
+    from curation.layout import Home
+
+    home = Home(tmp_path)
+    stale = tmp_path / f".tmp-catalog.duckdb-{dead_pid()}-0123456789ab"
+    stale.write_bytes(b"half a database")
+    assert build_catalog(home, [], [])["leaderboards"] == 0
+    assert not stale.exists()
+    with duckdb.connect(str(home.catalog_path), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM competitions").fetchall() == [(0,)]
+    corrupt = tmp_path / "leaderboards" / "some-slug" / "2026-01-01.parquet"
+    corrupt.parent.mkdir(parents=True)
+    corrupt.write_bytes(b"not parquet")
+    with pytest.raises(duckdb.Error):
+        build_catalog(home, [], [])
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]
+    assert home.catalog_path.is_file()  # the previous catalog still stands
