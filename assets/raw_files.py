@@ -6,7 +6,7 @@ import dagster as dg
 
 from assets.home_resource import DojoHomeResource, code_version_of, competitions_dir
 from assets.partitions import competitions_partitions
-from curation import sources
+from curation import secret, sources
 
 # The concurrency pool of pipelines.kaggle_resource (limit it with `dagster instance concurrency set kaggle 2`):
 # Kaggle throttles per account, so a backfill must not open every download at once.
@@ -28,7 +28,13 @@ def raw_files(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     slug = context.partition_key
     spec = dojo.spec(slug)
     download = context.resources.kaggle.download if spec.source.kind == "kaggle" else None
-    result = sources.fetch_raw(spec, dojo.home.raw_dir(slug), spec_dir=dojo.competitions_path, download=download)
+    result = sources.fetch_raw(
+        spec,
+        dojo.home.raw_dir(slug),
+        salt=secret.salt(dojo.home),
+        spec_dir=dojo.competitions_path,
+        download=download,
+    )
     total = sum(int(meta["bytes"]) for meta in result.files.values())
     context.log.info(f"{slug}: {'cache hit' if result.cache_hit else 'fetched'}, {result.labeled_rows} labeled rows")
     listing = "\n".join(

@@ -66,14 +66,18 @@ def _bench_spec():
 
 def raw_cache_ours(workdir: Path) -> dict:
     """Our fetch stage, once per data version: the CSV becomes the canonical labeled.parquet cache."""
+    from curation.layout import Home
+    from curation.secret import salt
     from curation.sources import fetch_raw
 
-    result = fetch_raw(_bench_spec(), workdir / "raw", spec_dir=workdir)
+    result = fetch_raw(_bench_spec(), workdir / "raw", salt=salt(Home(workdir)), spec_dir=workdir)
     return {"labeled_rows": result.labeled_rows}
 
 
 def split_ours(workdir: Path) -> dict:
     """Our split+write (what reruns on every spec or split change): streams the labeled cache."""
+    from curation.layout import Home
+    from curation.secret import salt
     from curation.sources import LABELED_FILE
     from curation.tasks import write_split_files
 
@@ -81,7 +85,9 @@ def split_ours(workdir: Path) -> dict:
     public.mkdir(parents=True)
     private.mkdir(parents=True)
     raw = workdir / "raw"
-    written = write_split_files(_bench_spec(), raw / LABELED_FILE, raw / "files", public, private, "probability")
+    written = write_split_files(
+        _bench_spec(), raw / LABELED_FILE, raw / "files", public, private, "probability", salt=salt(Home(workdir))
+    )
     return {"train": written.rows["train"], "test": written.rows["test"]}
 
 

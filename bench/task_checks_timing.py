@@ -47,6 +47,7 @@ def _built_tasks(home: Home) -> None:
 
 def _scaled(sizes: list[int]) -> None:
     from assets.task import build
+    from curation.secret import salt
     from curation.sources import fetch_raw
 
     base = load_spec(COMPETITIONS_DIR / f"{SCALABLE}.yaml")
@@ -56,7 +57,8 @@ def _scaled(sizes: list[int]) -> None:
             data = base.model_dump(by_alias=True)
             data["source"]["rows"] = rows
             spec = CompetitionSpec.model_validate(data)
-            raw = fetch_raw(spec, home.raw_dir(f"{SCALABLE}-{rows}"), spec_dir=COMPETITIONS_DIR, force=True)
+            raw_dir = home.raw_dir(f"{SCALABLE}-{rows}")
+            raw = fetch_raw(spec, raw_dir, salt=salt(home), spec_dir=COMPETITIONS_DIR, force=True)
             task_dir = build(spec, home, raw=raw, force=True).task_dir
             print(_line(f"{SCALABLE}@{rows}", rows, spec, task_dir), flush=True)
 

@@ -36,7 +36,7 @@ import polars as pl
 
 from curation.checks import CHECKS_VERSION, check_rows, read_checks
 from curation.kaggle_leaderboards import LEADERBOARD_SCHEMA
-from curation.layout import TASK_POINTER, Home, remove_abandoned_temps, temp_path_beside
+from curation.layout import TASK_POINTER, Home, file_lock, remove_abandoned_temps, temp_path_beside
 from curation.sources import file_sha256
 from curation.task_frames import TaskFilesError, load_task_meta
 
@@ -514,6 +514,7 @@ def create(home: Home, version: str, notes: str = "", *, slugs: list[str] | None
                     "task_version": c.meta["task_version"],
                     "spec_sha256": c.meta["spec_sha256"],
                     "source_sha256": c.meta.get("source_sha256"),
+                    "secret_sha256": c.meta.get("secret_sha256"),  # the salt that keyed ids and split
                     "path": f"tasks/{c.slug}/{c.task_dir.name}",
                 }
                 for c in included
@@ -668,13 +669,21 @@ def verify(home: Home, version: str) -> VerifyResult:
 
 
 def _connect(path: Path) -> duckdb.DuckDBPyConnection:
-    """Open catalog.duckdb for writing, waiting while another process (a build's catalog step) holds it."""
+    """Open catalog.duckdb for writing (the caller holds catalog.duckdb.lock), waiting while a process that
+    does not take the lock (a user's duckdb shell) holds it; a log left by a killed writer that no longer
+    matches the file is dropped (everything written here is derived from releases/ and rewritten anyway)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    wal = path.with_name(path.name + ".wal")
     for attempt in range(CATALOG_LOCK_RETRIES):
         try:
             return duckdb.connect(str(path))
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or attempt == CATALOG_LOCK_RETRIES - 1:
+        except duckdb.Error as exc:
+            message = str(exc).lower()
+            # DuckDB: 'Failure while replaying WAL file "...": WAL does not match database file.'
+            if "replaying wal" in message and wal.exists() and attempt == 0:
+                wal.unlink()
+                continue
+            if "lock" not in message or attempt == CATALOG_LOCK_RETRIES - 1:
                 raise ReleaseError(f"{path}: cannot open the catalog to register releases: {exc}") from exc
             time.sleep(CATALOG_LOCK_WAIT)
     raise AssertionError("unreachable")
@@ -731,7 +740,15 @@ def register_releases(home: Home) -> list[str]:
         },
         orient="row",
     )
-    con = _connect(home.catalog_path)
+    # Every catalog writer holds this lock (curation.catalog.build_catalog too), so they take turns.
+    with file_lock(home.catalog_path.with_name(home.catalog_path.name + ".lock")):
+        _write_release_views(home.catalog_path, rows, wanted)
+    return sorted(wanted)
+
+
+def _write_release_views(catalog: Path, rows: pl.DataFrame, wanted: dict[str, Path]) -> None:
+    """Replace the releases table and the release views of `catalog` in one transaction."""
+    con = _connect(catalog)
     try:
         con.execute("BEGIN TRANSACTION")
         existing = [
@@ -754,4 +771,3 @@ def register_releases(home: Home) -> list[str]:
         con.execute("COMMIT")
     finally:
         con.close()
-    return sorted(wanted)

@@ -13,13 +13,14 @@ from pathlib import Path
 import polars as pl
 
 from curation.layout import atomic_write_bytes, temp_path_beside
+from curation.secret import keyed_seed, salt_sha256
 from curation.spec import CompetitionSpec
 from curation.splits import canonical_sort_columns, key_hash
 
 LABELED_FILE = "labeled.parquet"
 MANIFEST_FILE = "manifest.json"
 # Bump when fetching or preparing changes what lands in raw/: it invalidates every raw cache.
-RAW_CODE_VERSION = "raw-2"
+RAW_CODE_VERSION = "raw-3"
 
 Downloader = Callable[[str, Path], object]  # (kaggle competition slug, raw_dir) -> files extracted in raw_dir/files
 
@@ -49,9 +50,10 @@ def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-def _source_key(spec: CompetitionSpec) -> str:
-    """Identity of everything that shapes raw/: source, preparer, files, dropped columns, code version."""
+def _source_key(spec: CompetitionSpec, salt: bytes) -> str:
+    """Identity of everything that shapes raw/: source, preparer, files, dropped columns, salt, code version."""
     relevant = {
+        "secret_sha256": salt_sha256(salt),  # preparers mint ids with the salt
         "source": spec.source.model_dump(mode="json"),
         "preparer": spec.preparer,
         "files": spec.files.model_dump(mode="json"),
@@ -120,7 +122,9 @@ def read_table(path: Path) -> pl.DataFrame:
     raise SourceError(f"{path}: unsupported table format {path.suffix!r}")
 
 
-def _fetch_files(spec: CompetitionSpec, files_dir: Path, spec_dir: Path | None, download: Downloader | None) -> None:
+def _fetch_files(
+    spec: CompetitionSpec, files_dir: Path, spec_dir: Path | None, download: Downloader | None, salt: bytes
+) -> None:
     """Fill files_dir with the source's files."""
     source = spec.source
     files_dir.mkdir(parents=True, exist_ok=True)
@@ -131,7 +135,9 @@ def _fetch_files(spec: CompetitionSpec, files_dir: Path, spec_dir: Path | None, 
     elif source.kind == "synthetic":
         from curation.synthetic import generate
 
-        write_table(generate(source.generator, source.rows, source.seed, source.params), files_dir / "data.parquet")
+        # The YAML's seed is public: drawn from it alone, the data (labels included) could be generated again.
+        seed = keyed_seed(salt, "synthetic", f"{spec.slug}\x1f{source.seed}")
+        write_table(generate(source.generator, source.rows, seed, source.params), files_dir / "data.parquet")
     elif source.kind == "kaggle":
         if download is None:
             raise SourceError(f"{spec.slug}: a Kaggle source needs the Kaggle resource (credentials) to download")
@@ -148,7 +154,7 @@ def _fetch_files(spec: CompetitionSpec, files_dir: Path, spec_dir: Path | None, 
             raise SourceError(f"{spec.slug}: local source {origin} does not exist")
 
 
-def _call_preparer(spec: CompetitionSpec, files_dir: Path) -> pl.DataFrame:
+def _call_preparer(spec: CompetitionSpec, files_dir: Path, salt: bytes) -> pl.DataFrame:
     assert spec.preparer is not None
     module_name, function_name = spec.preparer.split(":")
     try:
@@ -156,21 +162,23 @@ def _call_preparer(spec: CompetitionSpec, files_dir: Path) -> pl.DataFrame:
         function = getattr(module, function_name)
     except (ImportError, AttributeError) as exc:
         raise SourceError(f"{spec.slug}: preparer {spec.preparer!r} not found in curation/preparers: {exc}") from exc
-    frame = function(files_dir, spec)
+    # Every preparer takes the salt: ids, file names and random choices it mints are keyed by it.
+    frame = function(files_dir, spec, salt=salt)
     if not isinstance(frame, pl.DataFrame):
         raise SourceError(f"{spec.slug}: preparer {spec.preparer!r} returned {type(frame).__name__}, not a DataFrame")
     return frame
 
 
-def labeled_table(spec: CompetitionSpec, files_dir: Path) -> pl.DataFrame:
+def labeled_table(spec: CompetitionSpec, files_dir: Path, salt: bytes) -> pl.DataFrame:
     """The labeled rows of a competition: preparer output or the labeled file, checked against the spec."""
-    frame = _call_preparer(spec, files_dir) if spec.preparer else read_table(files_dir / spec.labeled_file)
+    frame = _call_preparer(spec, files_dir, salt) if spec.preparer else read_table(files_dir / spec.labeled_file)
     missing_drop = [c for c in spec.drop_columns if c not in frame.columns]
     if missing_drop:
         raise SourceError(f"{spec.slug}: drop_columns {missing_drop} are not in the data")
     frame = frame.drop(spec.drop_columns)
     needed = [spec.id_column, *spec.target_columns]
     needed += [c for c in (spec.split.stratify_column, spec.split.group_column, spec.split.time_column) if c]
+    needed += spec.split.private_columns
     if spec.files.media:
         needed.append(spec.files.media.column)
     missing = [c for c in needed if c not in frame.columns]
@@ -188,7 +196,7 @@ def labeled_table(spec: CompetitionSpec, files_dir: Path) -> pl.DataFrame:
     if spec.schema_:
         _check_schema(spec, frame)
     if spec.source.kind == "builtin" and spec.source.max_rows and frame.height > spec.source.max_rows:
-        keep = pl.Series(key_hash(frame[spec.id_column], 0, "subsample"), dtype=pl.UInt64)
+        keep = pl.Series(key_hash(frame[spec.id_column], 0, "subsample", salt), dtype=pl.UInt64)
         frame = frame.with_columns(keep.alias("_k")).sort("_k").head(spec.source.max_rows).drop("_k")
     # Stored in canonical order, so every later stage can stream it and still write identical bytes
     # whatever order the source delivered.
@@ -211,12 +219,16 @@ def fetch_raw(
     spec: CompetitionSpec,
     raw_dir: Path,
     *,
+    salt: bytes,
     spec_dir: Path | None = None,
     download: Downloader | None = None,
     force: bool = False,
 ) -> RawResult:
-    """Fetch (or reuse) the raw files and the labeled table of one competition under raw_dir."""
-    key = _source_key(spec)
+    """Fetch (or reuse) the raw files and the labeled table of one competition under raw_dir.
+
+    `salt` is the build's secret (curation.secret.salt): preparers key the ids they mint with it.
+    """
+    key = _source_key(spec, salt)
     manifest = None if force else _cached(raw_dir, key)
     cache_hit = manifest is not None
     if manifest is None:
@@ -224,13 +236,14 @@ def fetch_raw(
         if force and files_dir.exists() and spec.source.kind != "kaggle":
             shutil.rmtree(files_dir)
         (raw_dir / MANIFEST_FILE).unlink(missing_ok=True)
-        _fetch_files(spec, files_dir, spec_dir, download)
-        labeled = labeled_table(spec, files_dir)
+        _fetch_files(spec, files_dir, spec_dir, download, salt)
+        labeled = labeled_table(spec, files_dir, salt)
         write_table(labeled, raw_dir / LABELED_FILE)
         files = _inventory(raw_dir)
         manifest = {
             "slug": spec.slug,
             "source_key": key,
+            "secret_sha256": salt_sha256(salt),
             "source_sha256": _digest_of(files),
             "labeled_rows": labeled.height,
             "files": files,

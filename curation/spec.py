@@ -132,6 +132,9 @@ class SplitSpec(_Model):
     stratify_column: str | None = None
     group_column: str | None = None
     time_column: str | None = None
+    # Columns the split needs (e.g. a speaker to group by) that the public train and test files leave out:
+    # public, they could name the answer (Kaggle's test has no speaker).
+    private_columns: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _method_has_its_column(self) -> SplitSpec:
@@ -213,6 +216,9 @@ class CompetitionSpec(_Model):
         for name in (split.group_column, split.time_column):
             if name and name in self.target_columns:
                 raise ValueError(f"split column {name!r} cannot be a target column")
+        for name in split.private_columns:
+            if name == self.id_column or name in self.target_columns:
+                raise ValueError(f"split.private_columns: {name!r} is the id or a target, which are never public")
         return self
 
     @property

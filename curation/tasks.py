@@ -13,7 +13,8 @@ import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
 
-from curation.layout import Home, atomic_dir, set_current
+from curation import secret
+from curation.layout import Home, atomic_dir
 from curation.sources import LABELED_FILE, RawResult, file_sha256, write_table
 from curation.spec import CompetitionSpec
 from curation.splits import BOARD, SPLIT_CODE_VERSION, apply_split, fit_split
@@ -37,9 +38,9 @@ class TaskResult:
     cache_hit: bool
 
 
-def task_version(spec: CompetitionSpec, source_sha256: str, grader_code: str) -> str:
-    """Content hash of (spec, source data, split/task code, grader code): same inputs, same version."""
-    parts = [spec.content_hash(), source_sha256, SPLIT_CODE_VERSION, TASK_CODE_VERSION, grader_code]
+def task_version(spec: CompetitionSpec, source_sha256: str, grader_code: str, secret_sha256: str) -> str:
+    """Content hash of (spec, source data, split/task code, grader code, salt's sha256): same inputs, same version."""
+    parts = [spec.content_hash(), source_sha256, SPLIT_CODE_VERSION, TASK_CODE_VERSION, grader_code, secret_sha256]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
@@ -179,17 +180,20 @@ def write_split_files(
     public: Path,
     private: Path,
     prediction: PredictionKind,
+    *,
+    salt: bytes,
 ) -> SplitFiles:
     """Split the canonical labeled table and write train, test, sample submission and answers.
 
-    The split is fitted on the key and target columns only; the full rows then stream through in
-    batches, so memory stays bounded on tables of tens of millions of rows.
+    The split is fitted on the key and target columns only, its hashes keyed by the secret `salt`; the
+    full rows then stream through in batches, so memory stays bounded on tables of tens of millions of
+    rows. `split.private_columns` stay out of train and test.
     """
     split = spec.split
     key_columns = [spec.id_column, *spec.target_columns]
     key_columns += [c for c in (split.stratify_column, split.group_column, split.time_column) if c]
     keys = pl.read_parquet(labeled_path, columns=list(dict.fromkeys(key_columns)))
-    rule = fit_split(keys, spec.id_column, split)
+    rule = fit_split(keys, spec.id_column, split, salt)
     is_test, is_public = apply_split(keys, rule)
     classes = _classes(spec, keys, prediction)
     pred_columns = prediction_columns(spec, classes)
@@ -221,6 +225,7 @@ def write_split_files(
             offset += frame.height
             if spec.files.media:
                 frame = _copy_media(spec, files_dir, frame, public)
+            frame = frame.drop(split.private_columns)
             train_writer.write(frame.filter(~mask))
             test_writer.write(frame.filter(mask).drop(spec.target_columns))
     finally:
@@ -260,10 +265,11 @@ def build_task(
     force: bool = False,
 ) -> TaskResult:
     """Split the labeled rows and write tasks/<slug>/<version>/ atomically; reuse it when already built."""
-    version = task_version(spec, raw.source_sha256, grader_code)
+    salt = secret.salt(home)
+    version = task_version(spec, raw.source_sha256, grader_code, secret.salt_sha256(salt))
     task_dir = home.task_dir(spec.slug, version)
     if not force and (task_dir / "task.json").is_file():
-        set_current(home.task_root(spec.slug), version)
+        # Not served here: curation.serving.serve points CURRENT at it once its checks and leaderboard pass.
         return TaskResult(spec.slug, version, task_dir, json.loads((task_dir / "task.json").read_text()), True)
 
     labeled_path = raw.raw_dir / LABELED_FILE
@@ -271,7 +277,7 @@ def build_task(
         public, private = tmp / "public", tmp / "private"
         public.mkdir()
         private.mkdir()
-        written = write_split_files(spec, labeled_path, raw.raw_dir / "files", public, private, prediction)
+        written = write_split_files(spec, labeled_path, raw.raw_dir / "files", public, private, prediction, salt=salt)
         entries = [_file_entry(tmp, path, role, rows) for role, path, rows in written.files]
         classes, pred_columns = written.classes, written.prediction_columns
         (public / "description.md").write_text(spec.description.rstrip() + "\n", encoding="utf-8")
@@ -293,6 +299,7 @@ def build_task(
             "task_version": version,
             "spec_sha256": spec.content_hash(),
             "source_sha256": raw.source_sha256,
+            "secret_sha256": secret.salt_sha256(salt),  # which salt keyed the ids and the split; never the salt
             "split_code_version": SPLIT_CODE_VERSION,
             "task_type": spec.task_type,
             "metric": spec.metric.model_dump(mode="json"),
@@ -312,5 +319,4 @@ def build_task(
         entries.append(_file_entry(tmp, grader_path, "grader", None))
         meta["files"] = entries
         (tmp / "task.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    set_current(home.task_root(spec.slug), version)
     return TaskResult(spec.slug, version, task_dir, meta, False)

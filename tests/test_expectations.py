@@ -228,13 +228,14 @@ REAL_TASKS = ("wine-cultivar", "penguins-species", "diabetes-progression")
 def real_tasks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Three offline competitions built with the lead's task builder (no leaderboard, no Dagster run)."""
     from assets.task import build
+    from curation.secret import salt
     from curation.sources import fetch_raw
 
     home = Home(tmp_path_factory.mktemp("real") / "dojo-home")
     built = {}
     for slug in REAL_TASKS:
         spec = load_spec(COMPETITIONS_DIR / f"{slug}.yaml")
-        raw = fetch_raw(spec, home.raw_dir(slug), spec_dir=COMPETITIONS_DIR)
+        raw = fetch_raw(spec, home.raw_dir(slug), salt=salt(home), spec_dir=COMPETITIONS_DIR)
         built[slug] = build(spec, home, raw=raw).task_dir
     return built
 

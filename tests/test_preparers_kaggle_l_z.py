@@ -12,7 +12,11 @@ import polars as pl
 import pytest
 
 from curation.preparers.raw_tables import RawDataError
+from curation.sources import labeled_table
 from curation.spec import COMPETITIONS_DIR, CompetitionSpec, load_spec
+from curation.tasks import write_split_files
+
+SALT = bytes(range(32))  # a fixed test salt; builds draw theirs from curation.secret
 
 
 def spec_of(slug: str) -> CompetitionSpec:
@@ -24,16 +28,17 @@ def run(slug: str, files_dir: Path) -> pl.DataFrame:
     spec = spec_of(slug)
     assert spec.preparer is not None
     module_name, function_name = spec.preparer.split(":")
-    function: Callable[[Path, CompetitionSpec], pl.DataFrame] = getattr(
+    function: Callable[..., pl.DataFrame] = getattr(
         importlib.import_module(f"curation.preparers.{module_name}"), function_name
     )
-    table = function(files_dir, spec)
+    table = function(files_dir, spec, salt=SALT)
     assert isinstance(table, pl.DataFrame)
     for column in [spec.id_column, *spec.target_columns, *spec.drop_columns]:
         assert column in table.columns, f"{slug}: {column} missing from {table.columns}"
     assert table[spec.id_column].n_unique() == table.height
     for name in (spec.split.stratify_column, spec.split.group_column, spec.split.time_column):
         assert name is None or name in table.columns
+    assert set(spec.split.private_columns) <= set(table.columns)
     if spec.files.media:
         for relative in table[spec.files.media.column].to_list():
             assert (files_dir / spec.files.media.raw_dir / relative).is_file(), relative
@@ -112,11 +117,13 @@ def test_class_folders_become_rows(tmp_path: Path) -> None:
         touch(tmp_path / "train" / species / name)
     touch(tmp_path / "train" / "Maize" / ".DS_Store")
     table = run("plant-seedlings-classification", tmp_path)
-    assert table.sort("file").rows() == [
-        ("0021e90e4.png", "Maize", "Maize/0021e90e4.png"),
-        ("003d61042.png", "Sugar beet", "Sugar beet/003d61042.png"),
-        ("0a1b2c3d4.png", "Maize", "Maize/0a1b2c3d4.png"),
+    assert table.sort("image").select("species", "image").rows() == [
+        ("Maize", "Maize/0021e90e4.png"),
+        ("Maize", "Maize/0a1b2c3d4.png"),
+        ("Sugar beet", "Sugar beet/003d61042.png"),
     ]
+    # The id is a keyed hash of the path: neither the raw name nor anything the folder could give away.
+    assert all(len(name) == 16 and "." not in name for name in table["file"].to_list())
 
 
 def test_class_folders_refuse_a_file_name_in_two_classes(tmp_path: Path) -> None:
@@ -309,15 +316,32 @@ def test_seti_arrays_sit_under_the_first_character_of_the_id(tmp_path: Path) -> 
     assert table["signal"].to_list() == ["0/0004be0baf70.npy", "a/a3f1c2d4e5b6.npy"]
 
 
-def test_whale_file_names_are_copied_to_the_media_column(tmp_path: Path) -> None:
-    write_csv(
-        tmp_path / "train.csv",
-        pl.DataFrame({"Image": ["00022e1a.jpg", "000466c4.jpg"], "Id": ["w_e15442c", "new_whale"]}),
-    )
-    touch(tmp_path / "train" / "00022e1a.jpg")
-    touch(tmp_path / "train" / "000466c4.jpg")
+def test_whales_unseen_in_training_become_new_whale(tmp_path: Path) -> None:
+    # 30 whales photographed once, 10 three times, and a few new_whale photos, as in Kaggle's train.csv.
+    whales = [f"w_{i:07x}" for i in range(30)] + [f"w_{i:07x}" for i in range(100, 110) for _ in range(3)]
+    whales += ["new_whale"] * 5
+    images = [f"{i:08x}.jpg" for i in range(len(whales))]
+    write_csv(tmp_path / "train.csv", pl.DataFrame({"Image": images, "Id": whales}))
+    for name in images:
+        touch(tmp_path / "train" / name)
+    spec = spec_of("whale-categorization-playground")
     table = run("whale-categorization-playground", tmp_path)
     assert table["image_file"].to_list() == table["Image"].to_list()
+    original = dict(zip(images, whales, strict=True))
+    # As the build does it: the labeled table, then the task's own split writes train and the answers.
+    labeled_path = tmp_path / "labeled.parquet"
+    labeled_table(spec, tmp_path, SALT).write_parquet(labeled_path)
+    public, private = tmp_path / "public", tmp_path / "private"
+    public.mkdir()
+    private.mkdir()
+    write_split_files(spec, labeled_path, tmp_path, public, private, "text", salt=SALT)
+    train, test = pl.read_csv(public / "train.csv"), pl.read_parquet(private / "answers.parquet")
+    assert train.height + test.height == len(images)
+    assert all(original[i] == w for i, w in train.select("Image", "Id").rows())
+    seen = set(train["Id"].to_list()) | {"new_whale"}
+    assert set(test["Id"].to_list()) <= seen  # every test answer can be given from the training labels
+    relabeled = [i for i, w in test.select("Image", "Id").rows() if w != original[i]]
+    assert relabeled and all(original[i] not in seen for i in relabeled)
 
 
 def test_tgs_salt_images_follow_competition_data(tmp_path: Path) -> None:
@@ -334,10 +358,11 @@ def test_the_nature_conservancy_classes_come_from_folders(tmp_path: Path) -> Non
     touch(tmp_path / "train" / "ALB" / "img_00003.jpg")
     touch(tmp_path / "train" / "NoF" / "img_00008.jpg")
     table = run("the-nature-conservancy-fisheries-monitoring", tmp_path)
-    assert table.sort("image").rows() == [
-        ("img_00003.jpg", "ALB", "ALB/img_00003.jpg"),
-        ("img_00008.jpg", "NoF", "NoF/img_00008.jpg"),
+    assert table.sort("image_file").select("label", "image_file").rows() == [
+        ("ALB", "ALB/img_00003.jpg"),
+        ("NoF", "NoF/img_00008.jpg"),
     ]
+    assert not any("img_" in name for name in table["image"].to_list())
 
 
 # labeled_rows: quoting

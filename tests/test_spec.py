@@ -99,3 +99,16 @@ def test_packaged_catalog_validates():
     catalog = load_catalog()
     assert not catalog.errors, "\n".join(str(e) for e in catalog.errors)
     assert len(catalog.specs) >= 21
+
+
+def test_private_split_columns_load_and_may_not_be_the_id_or_a_target(tmp_path):
+    grouped = "split: {method: group, group_column: speaker, private_columns: [speaker]}"
+    spec = load_spec(
+        write(tmp_path, "tiny", VALID.replace("split: {method: stratified, stratify_column: species}", grouped))
+    )
+    assert spec.split.private_columns == ["speaker"]
+    for name in ("id", "species"):
+        bad = VALID.replace("stratify_column: species}", f"stratify_column: species, private_columns: [{name}]}}")
+        with pytest.raises(SpecError, match="private_columns") as error:
+            load_spec(write(tmp_path, "tiny", bad))
+        assert str(tmp_path / "tiny.yaml") in str(error.value)

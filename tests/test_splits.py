@@ -5,7 +5,9 @@ import polars as pl
 import pytest
 
 from curation.spec import SplitSpec
-from curation.splits import BOARD, SIDE, assign_split, canonical_sort_columns, key_hash
+from curation.splits import BOARD, SIDE, assign_split, canonical_sort_columns, fit_split, key_hash
+
+SALT = bytes(range(32))  # a fixed test salt; builds draw theirs from curation.secret
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +39,7 @@ def sides(frame: pl.DataFrame) -> pl.DataFrame:
 
 def split_canonical(frame: pl.DataFrame, spec: SplitSpec) -> pl.DataFrame:
     """As the task builder does: the labeled table is stored in canonical order, then split."""
-    return assign_split(frame.sort(canonical_sort_columns("id", spec)), "id", spec)
+    return assign_split(frame.sort(canonical_sort_columns("id", spec)), "id", spec, SALT)
 
 
 @pytest.mark.parametrize("method", SPLITS)
@@ -54,27 +56,27 @@ def test_canonical_order_gives_identical_bytes_whatever_the_input_order(table, m
 
 
 def test_seed_changes_the_split(table):
-    a = assign_split(table, "id", SplitSpec(seed=1))
-    b = assign_split(table, "id", SplitSpec(seed=2))
+    a = assign_split(table, "id", SplitSpec(seed=1), SALT)
+    b = assign_split(table, "id", SplitSpec(seed=2), SALT)
     assert not sides(a).equals(sides(b))
 
 
 def test_random_split_has_exact_sizes(table):
-    out = assign_split(table, "id", SPLITS["random"])
+    out = assign_split(table, "id", SPLITS["random"], SALT)
     assert (out[SIDE] == "test").sum() == 4000
     assert (out[BOARD] == "public").sum() == 2000
     assert out.filter(pl.col(SIDE) == "train")[BOARD].null_count() == 16_000
 
 
 def test_stratified_split_keeps_class_shares(table):
-    out = assign_split(table, "id", SPLITS["stratified"])
+    out = assign_split(table, "id", SPLITS["stratified"], SALT)
     counts = out.group_by("label").agg((pl.col(SIDE) == "test").sum().alias("test"), pl.len().alias("n"))
     for row in counts.iter_rows(named=True):
         assert row["test"] == int(row["n"] * 0.2 + 0.5), row
 
 
 def test_group_split_never_splits_a_group(table):
-    out = assign_split(table, "id", SPLITS["group"])
+    out = assign_split(table, "id", SPLITS["group"], SALT)
     per_user = out.group_by("user").agg(pl.col(SIDE).n_unique().alias("sides"), pl.col(BOARD).n_unique().alias("b"))
     assert per_user["sides"].max() == 1
     assert per_user["b"].max() == 1
@@ -92,18 +94,27 @@ def test_time_split_puts_the_last_window_in_test_and_earlier_test_on_public(tabl
 
 
 def test_string_and_integer_keys_hash_stably():
-    ints = key_hash(pl.Series([1, 2, 3]), 0, "side")
-    assert ints.tolist() == key_hash(pl.Series([1, 2, 3]), 0, "side").tolist()
-    assert ints.tolist() != key_hash(pl.Series([1, 2, 3]), 1, "side").tolist()
-    strings = key_hash(pl.Series(["a", "b", "a"]), 0, "side")
+    ints = key_hash(pl.Series([1, 2, 3]), 0, "side", SALT)
+    assert ints.tolist() == key_hash(pl.Series([1, 2, 3]), 0, "side", SALT).tolist()
+    assert ints.tolist() != key_hash(pl.Series([1, 2, 3]), 1, "side", SALT).tolist()
+    strings = key_hash(pl.Series(["a", "b", "a"]), 0, "side", SALT)
     assert strings[0] == strings[2] != strings[1]
-    # Pinned values: a change here changes every task_version on every machine.
-    assert int(key_hash(pl.Series([42]), 0, "side")[0]) == 13579629965625330879
-    assert int(key_hash(pl.Series(["42"]), 0, "side")[0]) == 15401204415071339136
+    # Pinned values under a fixed salt: a change here changes every task_version on every machine.
+    assert int(key_hash(pl.Series([42]), 0, "side", SALT)[0]) == 13682897436843623240
+    assert int(key_hash(pl.Series(["42"]), 0, "side", SALT)[0]) == 6552783435010051399
+
+
+def test_the_salt_changes_the_split_and_stays_out_of_reprs(table):
+    a = assign_split(table, "id", SPLITS["stratified"], SALT)
+    b = assign_split(table, "id", SPLITS["stratified"], bytes(32))
+    assert not sides(a).equals(sides(b))
+    assert sides(a).equals(sides(assign_split(table, "id", SPLITS["stratified"], SALT)))
+    rule = fit_split(table, "id", SPLITS["random"], SALT)
+    assert SALT.hex() not in repr(rule) and repr(SALT) not in repr(rule)
 
 
 def test_empty_and_degenerate_splits_are_refused():
     with pytest.raises(ValueError, match="empty"):
-        assign_split(pl.DataFrame({"id": []}, schema={"id": pl.Int64}), "id", SplitSpec())
+        assign_split(pl.DataFrame({"id": []}, schema={"id": pl.Int64}), "id", SplitSpec(), SALT)
     with pytest.raises(ValueError, match="rows in test"):
-        assign_split(pl.DataFrame({"id": [1]}), "id", SplitSpec(test_fraction=0.2))
+        assign_split(pl.DataFrame({"id": [1]}), "id", SplitSpec(test_fraction=0.2), SALT)

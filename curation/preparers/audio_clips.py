@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import polars as pl
 
 from curation.preparers.raw_tables import RawDataError, raw_file, read_raw_table, require_columns
+from curation.secret import keyed_hex
 from curation.spec import CompetitionSpec
 
 HIDDEN = "?"  # MLSP 2013 marks the recordings of Kaggle's hidden test set with "?" instead of labels
@@ -19,7 +19,7 @@ def _species_count(path: Path) -> int:
     return species.height
 
 
-def bird_species_pairs(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def bird_species_pairs(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """MLSP 2013 birds: one row per (labeled recording, species), as the submission is laid out.
 
     `rec_labels_test_hidden.txt` has a header, then `rec_id[,species,...]` per recording ("?" when hidden);
@@ -61,12 +61,13 @@ SPEECH_COMMANDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "sto
 BACKGROUND_NOISE = "_background_noise_"
 
 
-def speech_commands(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def speech_commands(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """TensorFlow Speech Commands: one row per clip of `<labeled dir>/<word>/<speaker>_nohash_<n>.wav`.
 
     The label is the folder mapped to Kaggle's classes (ten words, else `unknown`). The id is a hash of
-    the clip's path, so it names the clip without giving its word away; `speaker` keeps a speaker's
-    clips together in the split, as the dataset's own validation and test lists do.
+    the clip's path keyed by the secret salt: unkeyed, hashing `<word>/<speaker>_nohash_<n>.wav` for
+    every word would find the label. `speaker` keeps a speaker's clips together in the split, as the
+    dataset's own validation and test lists do; the spec lists it in `split.private_columns`.
     """
     root = raw_file(files_dir, spec.labeled_file)
     if spec.files.media is None:
@@ -79,15 +80,14 @@ def speech_commands(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
             if not marker:
                 raise RawDataError(f"{clip}: expected a name <speaker>_nohash_<n>.wav")
             relative = f"{word_dir.name}/{clip.name}"
-            digest = hashlib.blake2b(relative.encode(), digest_size=8).hexdigest()
-            rows.append((f"clip_{digest}.wav", speaker, relative, label))
+            rows.append((f"clip_{keyed_hex(salt, 'speech-clip', relative)}.wav", speaker, relative, label))
     if not rows:
         raise RawDataError(f"{root}: no clips in word folders")
     columns = [spec.id_column, "speaker", spec.files.media.column, spec.target_columns[0]]
     return pl.DataFrame(rows, schema=columns, orient="row")
 
 
-def right_whale_clips(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def right_whale_clips(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """ICML 2013 right whale: clips `<date>_<time>_<offset>_TRAIN<n>_<label>.aif`, label 1 for an up-call.
 
     The id is the file name without the label suffix; `recorded_at` (`<date>_<time>`) orders clips in time.

@@ -12,7 +12,7 @@ from curation.spec import CompetitionSpec
 FLAGS = {"t": 1, "true": 1, "yes": 1, "1": 1, "f": 0, "false": 0, "no": 0, "0": 0}
 
 
-def as_flags(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def as_flags(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """The labeled file with every target column mapped to 1/0 (case-insensitive); other words are an error."""
     path = files_dir / spec.labeled_file
     table = read_table(path)

@@ -5,19 +5,20 @@ Used by the herbarium, iNaturalist, iWildCam 2020 and iMaterialist furniture con
 fields that the test metadata also has, the media path (when the competition ships images) and the label.
 
 Where image ids or paths follow the label (herbarium and iNaturalist file images under their category and
-number them category by category), the id is a hash of the file path: the task builder names public files
-after the id, so neither the name nor the id says anything about the label.
+number them category by category), the id is a hash of the file path keyed by the build's secret salt (an
+unkeyed hash could be recomputed for every category): the task builder names public files after the id,
+so neither the name nor the id says anything about the label.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
+from curation.secret import keyed_hex
 from curation.spec import CompetitionSpec
 
 
@@ -34,12 +35,12 @@ class CocoLayout:
     encoding: str = "utf-8"
 
 
-def path_id(path: str) -> str:
-    """First 16 hex digits of blake2b over an image path: stable, and no hint of the label in the path."""
-    return hashlib.blake2b(path.encode(), digest_size=8).hexdigest()
+def path_id(path: str, salt: bytes) -> str:
+    """16 hex digits of blake2b keyed by the salt over an image path: stable, and no hint of the label."""
+    return keyed_hex(salt, "image-path", path)
 
 
-def labeled_images(metadata: dict, layout: CocoLayout, spec: CompetitionSpec, where: str) -> pl.DataFrame:
+def labeled_images(metadata: dict, layout: CocoLayout, spec: CompetitionSpec, where: str, salt: bytes) -> pl.DataFrame:
     """Join images with their single label; an image labeled twice with different labels is an error."""
     for key in ("images", "annotations"):
         if not isinstance(metadata.get(key), list):
@@ -70,7 +71,7 @@ def labeled_images(metadata: dict, layout: CocoLayout, spec: CompetitionSpec, wh
         raise ValueError(f"{where}: no image has a label")
     if layout.hash_ids:
         key = layout.path_key or "_image"
-        ids = table[key].cast(pl.String).map_elements(path_id, return_dtype=pl.String)
+        ids = table[key].cast(pl.String).map_elements(lambda path: path_id(path, salt), return_dtype=pl.String)
     else:
         ids = table["_image"].cast(pl.String)
     table = table.with_columns(ids.alias(spec.id_column)).drop("_image")
@@ -81,7 +82,7 @@ def labeled_images(metadata: dict, layout: CocoLayout, spec: CompetitionSpec, wh
     return table.select(spec.id_column, pl.exclude(spec.id_column, target), target)
 
 
-def read_coco(files_dir: Path, spec: CompetitionSpec, layout: CocoLayout) -> pl.DataFrame:
+def read_coco(files_dir: Path, spec: CompetitionSpec, layout: CocoLayout, salt: bytes) -> pl.DataFrame:
     """`spec.labeled_file` read with `layout`, media paths checked to exist."""
     path = files_dir / spec.labeled_file
     if not path.is_file():
@@ -90,7 +91,7 @@ def read_coco(files_dir: Path, spec: CompetitionSpec, layout: CocoLayout) -> pl.
         metadata = json.loads(path.read_text(encoding=layout.encoding))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{spec.slug}: {path} is not readable JSON: {exc}") from exc
-    table = labeled_images(metadata, layout, spec, f"{spec.slug}: {path}")
+    table = labeled_images(metadata, layout, spec, f"{spec.slug}: {path}", salt)
     if layout.path_key and spec.files.media is not None:
         media_dir = files_dir / spec.files.media.raw_dir
         absent = [p for p in table[spec.files.media.column].to_list() if not (media_dir / p).is_file()]
@@ -99,29 +100,29 @@ def read_coco(files_dir: Path, spec: CompetitionSpec, layout: CocoLayout) -> pl.
     return table
 
 
-def herbarium_2020(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def herbarium_2020(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """nybg2020/train/metadata.json, which is Latin-1 encoded (MLE-bench: utf-8 fails)."""
-    return read_coco(files_dir, spec, CocoLayout(image_fields=("height", "width"), encoding="latin-1"))
+    return read_coco(files_dir, spec, CocoLayout(image_fields=("height", "width"), encoding="latin-1"), salt)
 
 
-def herbarium(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def herbarium(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """Herbarium 2021 and 2022 metadata (UTF-8)."""
-    return read_coco(files_dir, spec, CocoLayout(image_fields=("height", "width")))
+    return read_coco(files_dir, spec, CocoLayout(image_fields=("height", "width")), salt)
 
 
-def inaturalist_2019(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def inaturalist_2019(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """train2019.json; paths like train_val2019/Plants/400/<name>.jpg name the category."""
-    return read_coco(files_dir, spec, CocoLayout(image_fields=("height", "width")))
+    return read_coco(files_dir, spec, CocoLayout(image_fields=("height", "width")), salt)
 
 
-def iwildcam_2020(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def iwildcam_2020(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """iwildcam2020_train_annotations.json; ids are the camera-trap image UUIDs Kaggle uses, which carry no label."""
     fields = ("location", "seq_id", "seq_num_frames", "frame_num", "datetime", "width", "height")
-    return read_coco(files_dir, spec, CocoLayout(image_fields=fields, hash_ids=False))
+    return read_coco(files_dir, spec, CocoLayout(image_fields=fields, hash_ids=False), salt)
 
 
-def imaterialist_furniture(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def imaterialist_furniture(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """train.json: images {image_id, url: [...]}, annotations {image_id, label_id}; no image files ship."""
     layout = CocoLayout(image_key="image_id", label_key="label_id", path_key=None, image_fields=("url",))
-    table = read_coco(files_dir, spec, layout)
+    table = read_coco(files_dir, spec, layout, salt)
     return table.with_columns(pl.col("url").map_elements(lambda urls: json.dumps(list(urls)), return_dtype=pl.String))

@@ -19,7 +19,7 @@ FILES = ("train.csv", "test_with_solutions.csv")
 COLUMNS = ["Insult", "Date", "Comment"]
 
 
-def train_and_solutions(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def train_and_solutions(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """Both labeled files stacked, columns Insult, Date, Comment, with `spec.id_column` from the content."""
     parts = []
     for name in FILES:
@@ -30,4 +30,4 @@ def train_and_solutions(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
             raise ValueError(f"{spec.slug}: {path} lacks columns {missing}")
         parts.append(table.select(pl.col("Insult").cast(pl.Int64), pl.col("Date").cast(pl.String), "Comment"))
     table = pl.concat(parts)
-    return table.insert_column(0, content_ids(table, spec.id_column))
+    return table.insert_column(0, content_ids(table, spec.id_column, salt))

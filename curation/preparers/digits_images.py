@@ -19,7 +19,7 @@ MAX_LEVEL = 16
 PIXEL_COLUMN = re.compile(r"^pixel_(\d+)_(\d+)$")
 
 
-def digits_png(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def digits_png(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """Write `<media.raw_dir>/<id>.png` (8x8 grayscale) for every digit; return id, file name and label."""
     media = spec.files.media
     if media is None:
@@ -36,7 +36,7 @@ def digits_png(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
         raise ValueError(f"{spec.slug}: pixel values outside 0..{MAX_LEVEL}")
     gray = np.rint(pixels * (255.0 / MAX_LEVEL)).astype(np.uint8)
 
-    ids = shuffled_ids(raw.height, spec.slug)
+    ids = shuffled_ids(raw.height, salt, spec.slug)
     image_dir = files_dir / media.raw_dir
     # A rebuild starts from an empty directory, so no image of an earlier build survives.
     if image_dir.exists():

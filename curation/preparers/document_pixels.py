@@ -31,7 +31,7 @@ def image_pixels(path: Path, target: str) -> pl.DataFrame:
     return frame.select(ids, pl.all())
 
 
-def clean_pixels(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def clean_pixels(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """Every pixel of every clean training image whose noisy twin exists in train/."""
     clean, noisy = files_dir / CLEAN_DIR, files_dir / NOISY_DIR
     for directory in (clean, noisy):

@@ -21,7 +21,7 @@ def file_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
-def labels_from_names(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def labels_from_names(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """id (content hash), image (file name under the media dir), label (1 dog, 0 cat)."""
     if spec.files.media is None:
         raise ValueError(f"{spec.slug}: this preparer needs files.media in the spec")

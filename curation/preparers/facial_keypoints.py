@@ -35,7 +35,7 @@ def write_face(pixels: str, path: Path) -> None:
     Image.fromarray(values.reshape(SIDE, SIDE).round().astype(np.uint8)).save(path)
 
 
-def keypoint_rows(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def keypoint_rows(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """RowId (<ImageId>_<FeatureName>), ImageId, FeatureName, image (faces/<ImageId>.png), Location."""
     path = files_dir / spec.labeled_file
     table = read_table(path)

@@ -16,7 +16,7 @@ from curation.sources import read_table
 from curation.spec import CompetitionSpec
 
 
-def first_windows(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def first_windows(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """Rows of train.csv with eeg_sub_id 0, plus the media column "<eeg_id>.parquet"."""
     path = files_dir / spec.labeled_file
     table = read_table(path)

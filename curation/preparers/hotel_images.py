@@ -18,7 +18,7 @@ from curation.spec import CompetitionSpec
 UNUSABLE_IMAGES = frozenset({"ce27d36c9147cc19.jpg"})
 
 
-def chain_paths(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def chain_paths(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """train.csv without the unusable image, plus the media column "<chain>/<image>"."""
     path = files_dir / spec.labeled_file
     table = read_table(path)

@@ -49,27 +49,27 @@ def _id_with_suffix(files_dir: Path, spec: CompetitionSpec, suffix: str) -> pl.D
     return with_media_paths(table, paths, files_dir, spec)
 
 
-def id_is_file(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def id_is_file(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """Media column = the id, which already is the file name (e.g. "0004be2cfeaba1c0361d39e2b000257b.jpg")."""
     return _id_with_suffix(files_dir, spec, "")
 
 
-def id_png(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def id_png(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """Media column = "<id>.png"."""
     return _id_with_suffix(files_dir, spec, ".png")
 
 
-def id_jpg(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def id_jpg(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """Media column = "<id>.jpg"."""
     return _id_with_suffix(files_dir, spec, ".jpg")
 
 
-def id_tif(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def id_tif(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """Media column = "<id>.tif"."""
     return _id_with_suffix(files_dir, spec, ".tif")
 
 
-def bms_nested_png(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def bms_nested_png(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """Media column = "a/b/c/<id>.png": BMS stores each image under its id's first three characters."""
     table = read_table(files_dir / spec.labeled_file)
     ids = table[spec.id_column].cast(pl.String)

@@ -13,7 +13,7 @@ import polars as pl
 from curation.spec import CompetitionSpec
 
 
-def last_terms(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def last_terms(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """Id, Sequence (all terms but the last, comma-separated) and the target (the last term, as text)."""
     path = files_dir / spec.labeled_file
     if not path.is_file():

@@ -29,7 +29,7 @@ def records_table(records: list[dict], where: str) -> pl.DataFrame:
     return pl.DataFrame(data, strict=False)
 
 
-def read(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def read(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """The labeled JSON file (e.g. Don't call me turkey!'s train.json) as a table."""
     path = files_dir / spec.labeled_file
     if not path.is_file():

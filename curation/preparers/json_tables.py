@@ -83,18 +83,18 @@ def _test_fields_only(files_dir: Path, spec: CompetitionSpec, test_file: str) ->
     return _with_int_targets(records_frame(records, wanted), spec)
 
 
-def json_list(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def json_list(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """Every field of the labeled JSON records (arrays such as radar bands become JSON text)."""
     path = raw_file(files_dir, spec.labeled_file)
     records = load_records(path)
     return _with_int_targets(records_frame(records, _fields(records)), spec)
 
 
-def pizza_requests(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def pizza_requests(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """Random Acts of Pizza: train.json restricted to the fields of test.json, plus the outcome."""
     return _test_fields_only(files_dir, spec, "test.json")
 
 
-def yelp_reviews(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def yelp_reviews(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """Yelp RecSys 2013: training reviews restricted to the fields of the test reviews, plus the stars."""
     return _test_fields_only(files_dir, spec, "yelp_test_set/yelp_test_set_review.json")

@@ -13,7 +13,7 @@ from curation.spec import CompetitionSpec
 WINNER_COLUMNS = ("winner_model_a", "winner_model_b", "winner_tie")
 
 
-def winner_label(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def winner_label(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """Collapse the one-hot `winner_model_a/_b/_tie` columns into one label column (the spec's target).
 
     The class names are the original column names, so a class-probability submission has exactly
@@ -30,7 +30,7 @@ def winner_label(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
     return frame.with_columns(label.alias(spec.target_columns[0])).drop(WINNER_COLUMNS)
 
 
-def disease_indicators(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def disease_indicators(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """Binarize a space-separated `labels` column into one 0/1 column per target, and name each image file.
 
     Plant Pathology 2021 lists the diseases of an image in one string ("scab frog_eye_leaf_spot"); the

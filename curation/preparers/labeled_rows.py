@@ -10,7 +10,7 @@ from curation.preparers.raw_tables import RawDataError, raw_file, read_raw_table
 from curation.spec import CompetitionSpec
 
 
-def row_number_id(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def row_number_id(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """Number the rows 0..n-1 in file order as the id, for labeled files that have no id column."""
     path = raw_file(files_dir, spec.labeled_file)
     frame = read_raw_table(path)
@@ -19,7 +19,7 @@ def row_number_id(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
     return frame.with_row_index(spec.id_column).with_columns(pl.col(spec.id_column).cast(pl.Int64))
 
 
-def drop_missing_targets(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def drop_missing_targets(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """Drop rows with a missing target: no metric can score them."""
     path = raw_file(files_dir, spec.labeled_file)
     frame = read_raw_table(path)
@@ -27,7 +27,7 @@ def drop_missing_targets(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame
     return frame.drop_nulls(spec.target_columns)
 
 
-def backslash_quoted_tsv(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def backslash_quoted_tsv(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """Read a TSV whose text fields are wrapped in double quotes and escape inner quotes as `\\"`.
 
     A CSV parser takes such a `\\"` for the end of the field (the word2vec tutorial's review files), so

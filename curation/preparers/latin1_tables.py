@@ -10,7 +10,7 @@ import polars as pl
 from curation.spec import CompetitionSpec
 
 
-def read(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def read(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """The labeled CSV decoded from Latin-1 (Home Depot's train.csv has bytes such as 0xB0 for the degree sign)."""
     path = files_dir / spec.labeled_file
     if not path.is_file():

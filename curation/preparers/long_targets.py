@@ -33,7 +33,7 @@ def melt_targets(
     return long.select(ids, pl.exclude(id_name)).sort(entity, code_name)
 
 
-def geotab_targets(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def geotab_targets(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """BigQuery-Geotab: six targets per RowId as rows "RowId_k", k from submission_metric_map.json.
 
     The train file also holds outputs Kaggle never asks for (p40, p60, TimeFromFirstStop_*); the test file
@@ -52,7 +52,7 @@ def geotab_targets(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
     )
 
 
-def crowdflower_labels(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def crowdflower_labels(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """CrowdFlower weather tweets: 24 label confidences per tweet as rows "<tweet id>_<label>"."""
     table = read_table(files_dir / spec.labeled_file).rename({"id": "tweet_id"})
     (target,) = spec.target_columns

@@ -13,6 +13,7 @@ from pathlib import Path
 import polars as pl
 
 from curation.preparers.raw_tables import RawDataError, raw_file, read_raw_table, require_columns
+from curation.secret import keyed_hex
 from curation.spec import CompetitionSpec
 
 # Extensions of the files `class_folders` lists; anything else in the folders (e.g. .DS_Store) is ignored.
@@ -42,38 +43,38 @@ def _id_text(spec: CompetitionSpec) -> pl.Expr:
     return pl.col(spec.id_column).cast(pl.String)
 
 
-def id_jpg(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def id_jpg(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """Media file `<id>.jpg`."""
     return _with_path(files_dir, spec, _id_text(spec) + ".jpg")
 
 
-def id_png(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def id_png(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """Media file `<id>.png`."""
     return _with_path(files_dir, spec, _id_text(spec) + ".png")
 
 
-def id_csv(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def id_csv(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """Media file `<id>.csv` (one signal table per row)."""
     return _with_path(files_dir, spec, _id_text(spec) + ".csv")
 
 
-def id_npy_by_first_char(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def id_npy_by_first_char(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """Media file `<first character of id>/<id>.npy`, SETI's layout."""
     ident = _id_text(spec)
     return _with_path(files_dir, spec, ident.str.slice(0, 1) + "/" + ident + ".npy")
 
 
-def id_geometry_xyz(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def id_geometry_xyz(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """Media file `<id>/geometry.xyz`, the atom positions of NOMAD 2018."""
     return _with_path(files_dir, spec, _id_text(spec) + "/geometry.xyz")
 
 
-def file_name_is_id(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def file_name_is_id(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """The id is already the file name; copy it to the media column, which the task rewrites."""
     return _with_path(files_dir, spec, _id_text(spec))
 
 
-def label_folder_id(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def label_folder_id(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """Media file `<label>/<id>`: images filed in one folder per class next to a label table."""
     frame, path = _labeled(files_dir, spec)
     target = spec.target_columns[0]
@@ -81,19 +82,26 @@ def label_folder_id(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
     return frame.with_columns((pl.col(target).cast(pl.String) + "/" + _id_text(spec)).alias(_media_column(spec)))
 
 
-def class_folders(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
-    """Rows from a `<labeled dir>/<class>/<file>` tree with no label table: id = file name, target = class."""
+def class_folders(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
+    """Rows from a `<labeled dir>/<class>/<file>` tree with no label table: id, target = class, media path.
+
+    The id is a hash of `<class>/<file>` keyed by the secret salt. The file name itself would be a raw
+    artefact that may follow the class (numbered folder by folder), and an unkeyed hash of the path could
+    be recomputed for every class.
+    """
     root = raw_file(files_dir, spec.labeled_file)
     if not root.is_dir():
         raise RawDataError(f"{root}: expected a directory of class folders")
     rows: list[tuple[str, str, str]] = []
     for class_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         for file in sorted(p for p in class_dir.iterdir() if p.is_file() and p.suffix.lower() in MEDIA_SUFFIXES):
-            rows.append((file.name, class_dir.name, f"{class_dir.name}/{file.name}"))
+            path = f"{class_dir.name}/{file.name}"
+            rows.append((keyed_hex(salt, "class-folders", path), class_dir.name, path))
     if not rows:
         raise RawDataError(f"{root}: no media files found in class folders")
     frame = pl.DataFrame(rows, schema=[spec.id_column, spec.target_columns[0], _media_column(spec)], orient="row")
-    duplicated = frame.filter(pl.col(spec.id_column).is_duplicated())[spec.id_column].unique().sort().to_list()
+    names = frame[_media_column(spec)].str.split("/").list.last()
+    duplicated = names.filter(names.is_duplicated()).unique().sort().to_list()
     if duplicated:
-        raise RawDataError(f"{root}: file names {duplicated[:5]} appear in several class folders; they cannot be ids")
+        raise RawDataError(f"{root}: file names {duplicated[:5]} appear in several class folders: which label holds?")
     return frame

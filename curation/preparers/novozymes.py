@@ -13,7 +13,7 @@ UPDATES_FILE = "train_updates_20220929.csv"
 FEATURES = ("protein_sequence", "pH", "data_source", "tm")
 
 
-def apply_train_updates(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def apply_train_updates(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """Apply train_updates_20220929.csv to the labeled file.
 
     Kaggle's update lists rows of train.csv that were wrong: a row whose every field is empty in the

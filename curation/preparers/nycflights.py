@@ -10,7 +10,7 @@ from curation.preparers.row_ids import with_row_ids
 from curation.spec import CompetitionSpec
 
 
-def daily_departures(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def daily_departures(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """One row per (origin, date): the number of scheduled flights, cancelled ones included, as `flights`."""
     if spec.target_columns != ["flights"]:
         raise ValueError(f"{spec.slug}: daily_departures produces the target 'flights', spec has {spec.target_columns}")
@@ -21,4 +21,4 @@ def daily_departures(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
         .agg(pl.len().cast(pl.Int64).alias("flights"))
         .sort("date", "origin")
     )
-    return with_row_ids(daily.select("date", "origin", "flights"), spec)
+    return with_row_ids(daily.select("date", "origin", "flights"), spec, salt)

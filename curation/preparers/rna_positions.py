@@ -13,7 +13,7 @@ from curation.spec import CompetitionSpec
 CONTEXT = ("sequence", "structure", "predicted_loop_type")  # whole-molecule strings every position row carries
 
 
-def scored_positions(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def scored_positions(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """Rows `<id>_<seqpos>` for the first `seq_scored` bases of every RNA that passed Kaggle's SN_filter.
 
     Kaggle filtered its test molecules for signal quality (SN_filter = 1); keeping only those here makes

@@ -20,11 +20,11 @@ def _keyed(files_dir: Path, spec: CompetitionSpec, parts: list[str]) -> pl.DataF
     return frame.select(key, pl.all())
 
 
-def store_day(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def store_day(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """Rossmann: one row per store and day, id `<Store>_<Date>`."""
     return _keyed(files_dir, spec, ["Store", "Date"])
 
 
-def store_department_week(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def store_department_week(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """Walmart: one row per store, department and week, id `<Store>_<Dept>_<Date>` as in Kaggle's submission."""
     return _keyed(files_dir, spec, ["Store", "Dept", "Date"])

@@ -12,7 +12,7 @@ from curation.spec import CompetitionSpec
 SEE_CLICK_FIX_COUNTS = ("num_views", "num_votes", "num_comments")
 
 
-def see_click_fix_counts(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def see_click_fix_counts(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """See Click Predict Fix: each issue becomes three rows `<id>_<count name>` with the count as target.
 
     Kaggle's RMSLE pools the three counts of every issue (n = 3 x issues), which is exactly RMSLE over

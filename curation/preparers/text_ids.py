@@ -9,7 +9,7 @@ import polars as pl
 from curation.spec import CompetitionSpec
 
 
-def read(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def read(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """The labeled CSV with `spec.id_column` read as strings (Avazu's ids reach 1.8e19 > 2^63)."""
     path = files_dir / spec.labeled_file
     if path.suffix != ".csv":

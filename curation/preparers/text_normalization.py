@@ -10,7 +10,7 @@ from curation.preparers.raw_tables import raw_file, read_raw_table, require_colu
 from curation.spec import CompetitionSpec
 
 
-def token_rows(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def token_rows(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """The training tokens with their id; every field is read as text, since tokens like "1.0" must stay verbatim."""
     path = raw_file(files_dir, spec.labeled_file)
     frame = read_raw_table(path, infer_schema_length=0)

@@ -13,7 +13,7 @@ from curation.spec import CompetitionSpec
 LABELS_FILE = "train_label_11.npy"  # beside the features file, same row order
 
 
-def framewise_phonemes(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def framewise_phonemes(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """One row per frame: id (row index), `f000..f428` float32 features, integer phoneme class."""
     features_path = raw_file(files_dir, spec.labeled_file)
     labels_path = features_path.with_name(LABELS_FILE)

@@ -16,7 +16,7 @@ CAMPAIGN_END = "2016-11-09"  # exclusive
 SOURCES = {"Twitter for Android": "Android", "Twitter for iPhone": "iPhone"}
 
 
-def campaign_sources(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def campaign_sources(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """Original (not retweeted) campaign tweets from Android or iPhone: id, created_at, text, counts, source."""
     if spec.target_columns != ["source"]:
         raise ValueError(f"{spec.slug}: campaign_sources produces the target 'source', spec has {spec.target_columns}")
@@ -33,4 +33,4 @@ def campaign_sources(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
         "favorite_count",
         pl.col("source").replace_strict(SOURCES, return_dtype=pl.String),
     )
-    return with_row_ids(table, spec)
+    return with_row_ids(table, spec, salt)

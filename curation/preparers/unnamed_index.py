@@ -10,7 +10,7 @@ from curation.sources import read_table
 from curation.spec import CompetitionSpec
 
 
-def as_id(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def as_id(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """The labeled file with its unnamed first column renamed to `spec.id_column`.
 
     Kaggle ships some tables with a blank first header (e.g. GiveMeSomeCredit's cs-training.csv); polars reads

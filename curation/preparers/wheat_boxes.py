@@ -25,7 +25,7 @@ def box_text(bbox: str) -> str:
     return " ".join(str(float(v)) for v in values)
 
 
-def image_boxes(files_dir: Path, spec: CompetitionSpec) -> pl.DataFrame:
+def image_boxes(files_dir: Path, spec: CompetitionSpec, *, salt: bytes) -> pl.DataFrame:
     """image_id, the media column (<image_id>.jpg) and the target (space-separated boxes, "" for none)."""
     if spec.files.media is None:
         raise ValueError(f"{spec.slug}: this preparer needs files.media in the spec")
