@@ -1,4 +1,4 @@
-"""The checks a task must pass to enter a release: GX suites, leak audit and integrity, recorded in checks.json.
+"""The checks a task must pass to enter a release: GX suites, leak audit, leak attacks and integrity, in checks.json.
 
 `run_task_checks(task_dir, spec)` always returns one outcome per name in TASK_CHECKS (a task that cannot
 be read fails every check that needs its tables), and writes them to `<task_dir>/checks.json` so a
@@ -18,6 +18,7 @@ import polars as pl
 
 from curation.expectations import SUITE_TABLES, ExpectationReport, validate_task
 from curation.layout import atomic_write_bytes
+from curation.leak_attacks import ATTACK_CHECKS, attack_task
 from curation.leak_audit import LEAK_CHECKS, audit_task
 from curation.sources import file_sha256
 from curation.spec import CompetitionSpec
@@ -28,7 +29,7 @@ CHECKS_FILE = "checks.json"
 # the checks that need it fail with the message instead of the run stopping without a record.
 MALFORMED_TASK_ERRORS = (pl.exceptions.PolarsError, KeyError, TypeError, ValueError)
 # Bump when what a check accepts changes: releases refuse checks.json written by another version.
-CHECKS_VERSION = "checks-1"
+CHECKS_VERSION = "checks-2"
 
 _GX_DESCRIPTIONS = {
     "train": "public train: id and targets present, ids non-null and unique, rows as in task.json, pinned types.",
@@ -43,6 +44,7 @@ TASK_CHECKS: dict[str, str] = {
     "task_files_intact": "Every file task.json lists exists with its recorded sha256 and size.",
     **{f"gx_{table}": _GX_DESCRIPTIONS[table] for table in SUITE_TABLES},
     **{f"leak_{name}": text for name, text in LEAK_CHECKS.items()},
+    **{f"leak_{name}": text for name, text in ATTACK_CHECKS.items()},
 }
 
 
@@ -163,7 +165,7 @@ def check_task(task_dir: Path, spec: CompetitionSpec) -> TaskCheckRun:
     except TaskFilesError as error:
         return TaskCheckRun(outcomes + _unreadable(frame_checks, str(error)), seconds, None)
     gx_checks = [name for name in frame_checks if name.startswith("gx_")]
-    leak_checks = [name for name in frame_checks if name.startswith("leak_")]
+    leak_checks = [f"leak_{name}" for name in LEAK_CHECKS]
     report = None
     started = time.perf_counter()
     try:
@@ -182,6 +184,12 @@ def check_task(task_dir: Path, spec: CompetitionSpec) -> TaskCheckRun:
             metadata = {"value": finding.value, "threshold": finding.threshold} | finding.details
             outcomes.append(CheckOutcome(f"leak_{finding.name}", finding.passed, finding.blocking, metadata))
     seconds["leak_audit"] = time.perf_counter() - started
+    started = time.perf_counter()
+    # Each attack records its own error as a failed outcome, so one broken attack never hides the others.
+    for finding in attack_task(frames, spec):
+        metadata = {"value": finding.value, "threshold": finding.threshold} | finding.details
+        outcomes.append(CheckOutcome(f"leak_{finding.name}", finding.passed, finding.blocking, metadata))
+    seconds["leak_attacks"] = time.perf_counter() - started
     return TaskCheckRun(outcomes, seconds, report)
 
 

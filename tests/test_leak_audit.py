@@ -10,6 +10,7 @@ import pytest
 from release_fixtures import fixture_spec, make_task, replace_public_table
 
 from curation.layout import Home
+from curation.leak_attacks import ATTACK_CHECKS, attack_task
 from curation.leak_audit import LEAK_CHECKS, association, audit_task, order_correlations, target_leaks
 from curation.task_frames import load_task_frames
 
@@ -181,3 +182,25 @@ def test_board_sizes_check_counts_against_task_json_and_the_fraction(home: Home)
     finding = next(f for f in audit_task(load_task_frames(good.task_dir), good.spec) if f.name == "board_sizes")
     assert (finding.details["public"], finding.details["private"]) == (50, 50)
     assert finding.details["problems"] == []
+
+
+@pytest.mark.parametrize("kind", [*KINDS, "text"])
+def test_good_fixture_passes_every_attack(home: Home, kind: str) -> None:
+    task = make_task(home, f"good-{kind}", kind=kind)
+    findings = attack_task(load_task_frames(task.task_dir), task.spec)
+    assert [f.name for f in findings] == list(ATTACK_CHECKS)
+    assert _failed(findings) == set(), [f.details for f in findings if not f.passed]
+    skipped = {f.name: f.details.get("skipped") for f in findings}
+    assert skipped["source_join"] == "source kind synthetic, not builtin"
+    assert (skipped["id_model"] is not None) == (kind == "text")  # no model predicts free text from an id
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("breakage", sorted(LEAKS))
+def test_only_ids_in_target_order_fail_an_attack_among_the_audit_breakages(
+    home: Home, kind: str, breakage: str
+) -> None:
+    task = make_task(home, "leaky", kind=kind, breakage=breakage)
+    findings = attack_task(load_task_frames(task.task_dir), task.spec)
+    # Ids assigned in target order encode the label: the id model finds it as well as the order check.
+    assert _failed(findings) == ({"id_model"} if breakage == "ordered_ids" else set())
