@@ -5,15 +5,23 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from curation.checks import check_rows, read_checks
-from curation.layout import Home, remove_abandoned_temps, temp_path_beside
+from curation.layout import Home, file_lock, lock_is_held, remove_abandoned_temps, temp_path_beside
 from curation.releases import register_releases
+from curation.serving import clear_failure, failure_path, read_failure, record_failure, refusal
 from curation.spec import CompetitionSpec
+
+__all__ = ["build_catalog", "clear_failure", "competition_row", "failure_path", "open_catalog", "record_failure"]
+
+# A reader that meets a catalog being rebuilt (or DuckDB's own writer lock) waits this long before giving up.
+READ_RETRIES = 40
+READ_WAIT_S = 0.25
 
 COMPETITION_COLUMNS = {
     "slug": pl.String,
@@ -36,27 +44,26 @@ COMPETITION_COLUMNS = {
 }
 
 
-def failure_path(home: Home, slug: str) -> Path:
-    return home.failures_dir / f"{slug}.json"
+class CatalogBusy(RuntimeError):
+    """The catalog stayed locked by another process for longer than a reader waits."""
 
 
-def record_failure(home: Home, slug: str, error: str) -> None:
-    """Remember why a competition failed to build, for `dojo list` and the catalog."""
-    path = failure_path(home, slug)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"slug": slug, "error": error}))
+def catalog_lock_path(home: Home) -> Path:
+    """The lock file every catalog writer holds (catalog.duckdb.lock beside the catalog)."""
+    return home.catalog_path.with_name(home.catalog_path.name + ".lock")
 
 
-def clear_failure(home: Home, slug: str) -> None:
-    failure_path(home, slug).unlink(missing_ok=True)
+def catalog_wal_path(home: Home) -> Path:
+    return home.catalog_path.with_name(home.catalog_path.name + ".wal")
 
 
 def competition_row(spec: CompetitionSpec, home: Home, higher_is_better: bool | None) -> dict:
     """One competition's catalog row: spec facts plus its build status."""
     task_dir = home.current_task_dir(spec.slug)
     meta = json.loads((task_dir / "task.json").read_text()) if task_dir else None
-    failure = failure_path(home, spec.slug)
-    error = json.loads(failure.read_text())["error"] if failure.is_file() else None
+    failure = read_failure(home, spec.slug)
+    # The last build's failure, else why the served version may not be served (its recorded checks failed).
+    error = failure["error"] if failure else (refusal(home, spec.slug, task_dir) if task_dir else None)
     status = "failed" if error else ("built" if meta else "not_built")
     source = spec.source
     return {
@@ -106,7 +113,17 @@ def check_table_rows(home: Home, slugs: list[str]) -> list[dict]:
 
 def build_catalog(home: Home, competitions: list[dict], metric_code: list[dict]) -> dict[str, int]:
     """Write catalog.duckdb atomically; leaderboards is a view over the Parquet snapshots; releases are
-    registered again afterwards (their table and views derive from releases/ alone)."""
+    registered again afterwards (their table and views derive from releases/ alone).
+
+    Holds catalog.duckdb.lock throughout, so concurrent builds take turns; a log (catalog.duckdb.wal) that a
+    killed writer left is removed before the new file takes the old one's place, where it would not match.
+    """
+    home.root.mkdir(parents=True, exist_ok=True)
+    with file_lock(catalog_lock_path(home)):
+        return _build_catalog_locked(home, competitions, metric_code)
+
+
+def _build_catalog_locked(home: Home, competitions: list[dict], metric_code: list[dict]) -> dict[str, int]:
     slugs = [row["slug"] for row in competitions]
     tables = {
         "competitions": pl.DataFrame(competitions, schema=COMPETITION_COLUMNS),
@@ -172,6 +189,30 @@ def build_catalog(home: Home, competitions: list[dict], metric_code: list[dict])
         tmp.unlink(missing_ok=True)
         raise
     con.close()
+    # Under the lock no live writer has the catalog open: a log beside it belongs to a killed one, and would
+    # not match the file that replaces it (DuckDB then refuses to open the catalog at all).
+    catalog_wal_path(home).unlink(missing_ok=True)
     os.replace(tmp, home.catalog_path)
     register_releases(home)
     return counts
+
+
+def open_catalog(home: Home) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to catalog.duckdb; waits briefly while a writer holds it, then CatalogBusy."""
+    path = home.catalog_path
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no catalog; run `dojo build`")
+    last = ""
+    for _ in range(READ_RETRIES):
+        if lock_is_held(catalog_lock_path(home)):
+            last = f"a catalog build holds {catalog_lock_path(home)}"
+        else:
+            try:
+                return duckdb.connect(str(path), read_only=True)
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower():
+                    raise
+                last = str(exc)
+        time.sleep(READ_WAIT_S)
+    waited = READ_RETRIES * READ_WAIT_S
+    raise CatalogBusy(f"{path}: still being written by another process after {waited:g}s ({last}); try again")

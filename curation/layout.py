@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-TASK_POINTER = "CURRENT"  # tasks/<slug>/CURRENT holds the version that is served
+TASK_POINTER = "CURRENT"  # tasks/<slug>/CURRENT holds the version that is served (written by curation.serving only)
+# tasks/<slug>/CHECKED: the version the last task step built and whose blocking checks passed, awaiting its
+# leaderboard; never served.
+CHECKED_POINTER = "CHECKED"
 
 
 def dojo_home(override: str | os.PathLike[str] | None = None) -> Path:
@@ -72,16 +78,31 @@ class Home:
         return self.root / "failures"
 
 
-def set_current(task_root: Path, version: str) -> None:
-    """Point tasks/<slug>/CURRENT at `version` atomically."""
-    tmp = task_root / f".{TASK_POINTER}.{uuid.uuid4().hex}"
+def set_pointer(task_root: Path, name: str, version: str) -> None:
+    """Point tasks/<slug>/<name> at `version` atomically."""
+    task_root.mkdir(parents=True, exist_ok=True)
+    tmp = task_root / f".{name}.{uuid.uuid4().hex}"
     tmp.write_text(version + "\n")
-    os.replace(tmp, task_root / TASK_POINTER)
+    os.replace(tmp, task_root / name)
+
+
+def read_pointer(task_root: Path, name: str) -> str | None:
+    """The version tasks/<slug>/<name> points at, or None."""
+    pointer = task_root / name
+    if not pointer.is_file():
+        return None
+    return pointer.read_text().strip() or None
+
+
+def set_current(task_root: Path, version: str) -> None:
+    """Point tasks/<slug>/CURRENT at `version` atomically (builds serve through curation.serving.serve)."""
+    set_pointer(task_root, TASK_POINTER, version)
 
 
 TEMP_PREFIX = ".tmp-"
-# <prefix><name>-<pid>-<12 hex>: the writer's pid tells a dead writer's leftovers from a live one's work.
-_TEMP_NAME = re.compile(rf"^{re.escape(TEMP_PREFIX)}.+-(\d+)-[0-9a-f]{{12}}$")
+# <prefix><name>-<pid>-<12 hex>[.wal]: the writer's pid tells a dead writer's leftovers from a live one's work;
+# DuckDB writes its log beside a temp database as <temp>.wal.
+_TEMP_NAME = re.compile(rf"^{re.escape(TEMP_PREFIX)}.+-(\d+)-[0-9a-f]{{12}}(?:\.wal)?$")
 
 
 def temp_path_beside(final: Path) -> Path:
@@ -144,3 +165,75 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     tmp = temp_path_beside(path)
     tmp.write_bytes(data)
     os.replace(tmp, path)
+
+
+class LockTimeout(TimeoutError):
+    """Another process held a lock file longer than the caller would wait."""
+
+
+_held: dict[Path, int] = {}  # lock path -> nesting depth in this process (flock is per open file, not re-entrant)
+_held_guard = threading.Lock()
+
+
+@contextmanager
+def file_lock(path: Path, *, timeout_s: float = 120.0, poll_s: float = 0.1) -> Iterator[None]:
+    """Hold an exclusive flock on `path` (created if missing); re-entrant within this process.
+
+    The kernel drops the lock when its holder dies, so a killed writer never leaves it held. Waits at most
+    `timeout_s`, then raises LockTimeout naming the file.
+    """
+    path = Path(path)
+    with _held_guard:
+        if _held.get(path):
+            _held[path] += 1
+            nested = True
+        else:
+            nested = False
+    if nested:
+        try:
+            yield
+        finally:
+            with _held_guard:
+                _held[path] -= 1
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise LockTimeout(f"{path}: held by another process for over {timeout_s:g}s") from None
+                time.sleep(poll_s)
+        with _held_guard:
+            _held[path] = 1
+        try:
+            yield
+        finally:
+            with _held_guard:
+                _held.pop(path, None)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def lock_is_held(path: Path) -> bool:
+    """Whether some process (this one included) holds the flock on `path` right now."""
+    if _held.get(Path(path)):
+        return True
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)

@@ -9,12 +9,18 @@ from pathlib import Path
 import polars as pl
 
 from curation.layout import Home
+from curation.serving import refusal
 from dojo.registration import built_slugs
 from graders.leaderboards import load_leaderboard
 
 
 class TaskNotFound(LookupError):
     """No built task (or release entry) for a slug; the message says where it looked and what exists."""
+
+
+class TaskRefused(TaskNotFound):
+    """A task is built but may not be served: its checks failed or its last build failed (the message says which
+    check and why)."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,9 @@ def resolve_task(slug: str, home: Home, release: str | None = None) -> ServedTas
             raise TaskNotFound(
                 f"task {slug!r} is not built under {home.root} (built: {listing}); run `dojo build {slug}`"
             )
+        problem = refusal(home, slug, task_dir)
+        if problem:
+            raise TaskRefused(f"task {slug!r} ({task_dir.name}) is not served: {problem}")
         return ServedTask(slug, task_dir, _read_meta(task_dir), home.leaderboard_dir(slug), None)
     # A release is laid out like a DOJO_HOME (tasks/, leaderboards/) and pinned by its manifest; it is served
     # in place, read-only. Imported here: the release module is heavier than the runtime needs otherwise.

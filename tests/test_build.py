@@ -17,7 +17,9 @@ from assets.leaderboard import leaderboard
 from assets.partitions import competitions_partitions
 from assets.raw_files import raw_files
 from assets.task import task
+from curation.checks import TASK_CHECKS
 from curation.layout import Home
+from curation.serving import checked_version
 from curation.spec import COMPETITIONS_DIR, load_catalog
 from pipelines.competitions_sensor import competitions_sensor, partition_changes
 from pipelines.kaggle_resource import KaggleResource
@@ -39,11 +41,15 @@ def test_asset_functions_with_a_built_context(tmp_path):
         again = raw_files(context)
     assert again.metadata["cache_hit"] is True
     with dg.build_asset_context(partition_key=SMALL, resources=resources(home)) as context:
-        built = task(context)
-    # The id, leak and GX checks run beside it (assets/task_checks.py; tests/test_release_pipeline.py).
-    assert {check.check_name: check.passed for check in built.check_results} == {"rerun_is_deterministic": True}
-    task_dir = Home(home).current_task_dir(SMALL)
-    assert task_dir is not None and built.metadata["task_version"] == task_dir.name
+        built, *check_results = task(context)
+    # The GX, leak and integrity checks run inside it, with the determinism rerun.
+    assert {check.check_name: check.passed for check in check_results} == {
+        name: True for name in [*TASK_CHECKS, "rerun_is_deterministic"]
+    }
+    # Checked, but not served: only the leaderboard step, last, points CURRENT at it.
+    assert Home(home).current_task_dir(SMALL) is None
+    task_dir = Home(home).task_dir(SMALL, built.metadata["task_version"])
+    assert checked_version(Home(home), SMALL) == task_dir.name
     meta = json.loads((task_dir / "task.json").read_text())
     answers = pl.read_parquet(task_dir / "private" / "answers.parquet")
     test = pl.read_csv(task_dir / "public" / "test.csv")
@@ -75,7 +81,8 @@ def test_materialize_into_a_temp_home_is_a_cache_hit_the_second_time(tmp_path):
     assert metadata["leaderboard"]["cache_hit"].value is True
 
 
-def test_same_inputs_give_the_same_task_version_and_bytes_in_two_homes(tmp_path):
+def test_same_inputs_give_the_same_task_version_and_bytes_in_two_homes(tmp_path, monkeypatch):
+    monkeypatch.setenv("DOJO_SECRET", "5a" * 32)  # the secret salt is an input too (curation/secret.py)
     versions = []
     for name in ("a", "b"):
         instance = dg.DagsterInstance.ephemeral()
@@ -83,7 +90,8 @@ def test_same_inputs_give_the_same_task_version_and_bytes_in_two_homes(tmp_path)
         assert dg.materialize(
             [raw_files, task], partition_key=SMALL, instance=instance, resources=resources(tmp_path / name)
         ).success
-        task_dir = Home(tmp_path / name).current_task_dir(SMALL)
+        layout = Home(tmp_path / name)
+        task_dir = layout.task_dir(SMALL, checked_version(layout, SMALL))
         meta = json.loads((task_dir / "task.json").read_text())
         versions.append((meta["task_version"], {f["path"]: f["sha256"] for f in meta["files"]}))
     assert versions[0] == versions[1]

@@ -13,14 +13,15 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-import yaml
 from conftest import run_dojo
-from release_fixtures import make_task
+from served_fixtures import resources as served_resources
+from served_fixtures import write_competition
 
-from assets.home_resource import DojoHomeResource
+from assets.leaderboard import leaderboard
 from assets.partitions import competitions_partitions
+from assets.raw_files import raw_files
 from assets.release import release, release_job
-from assets.task_checks import task_checks
+from assets.task import task
 from curation.checks import TASK_CHECKS, read_checks
 from curation.layout import Home
 from curation.releases import MANIFEST_FILE, ReleaseExistsError, list_releases
@@ -30,38 +31,33 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 REPRODUCED = ["penguins-species", "wine-cultivar"]
 
 
-@dg.asset(name="task", partitions_def=competitions_partitions)
-def task_on_disk() -> dg.MaterializeResult:
-    """Stand-in for the task asset: the fixture task is already on disk."""
-    return dg.MaterializeResult()
-
-
 @pytest.fixture
-def fixture_home(tmp_path: Path) -> tuple[Home, dict]:
-    """A DOJO_HOME with a good and a leaky fixture task, their YAML specs, and the resources pointing there."""
-    home, competitions = Home(tmp_path / "dojo-home"), tmp_path / "competitions"
-    competitions.mkdir()
-    for slug, breakage in (("good", None), ("leaky", "overlapping_ids")):
-        task = make_task(home, slug, kind="binary", breakage=breakage)
-        spec = task.spec.model_dump(mode="json", by_alias=True)
-        (competitions / f"{slug}.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
-    return home, {"dojo": DojoHomeResource(root=str(home.root), competitions=str(competitions))}
-
-
-def _instance() -> dg.DagsterInstance:
+def built_pair(tmp_path: Path) -> tuple[Home, dict, dict[str, dg.ExecuteInProcessResult], dg.DagsterInstance]:
+    """`good` and `leaky` (a feature column copies the target) built through raw_files -> task -> leaderboard."""
+    write_competition(tmp_path, "good")
+    competitions = write_competition(tmp_path, "leaky", "target_copy")
+    home, resources = Home(tmp_path / "home"), served_resources(tmp_path / "home", competitions)
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(competitions_partitions.name, ["good", "leaky"])
-    return instance
+    results = {
+        slug: dg.materialize(
+            [raw_files, task, leaderboard],
+            partition_key=slug,
+            instance=instance,
+            resources=resources,
+            raise_on_error=False,
+        )
+        for slug in ("good", "leaky")
+    }
+    return home, resources, results, instance
 
 
-def test_task_checks_report_every_check_per_partition_and_block_a_leaky_task(fixture_home) -> None:
-    home, resources = fixture_home
-    job = dg.define_asset_job("check_tasks", selection=dg.AssetSelection.assets("task"))
-    defs = dg.Definitions(assets=[task_on_disk], asset_checks=[task_checks], jobs=[job], resources=resources)
-    instance = _instance()
-    good = defs.resolve_job_def("check_tasks").execute_in_process(partition_key="good", instance=instance)
-    evaluations = {e.check_name: e for e in good.get_asset_check_evaluations()}
-    assert set(evaluations) == set(TASK_CHECKS)
+def test_task_checks_report_every_check_per_partition_and_block_a_leaky_task(built_pair) -> None:
+    home, _, results, _ = built_pair
+    good = results["good"]
+    assert good.success
+    evaluations = {e.check_name: e for e in good.get_asset_check_evaluations() if e.asset_key == dg.AssetKey("task")}
+    assert set(evaluations) == {*TASK_CHECKS, "rerun_is_deterministic"}
     assert all(e.passed for e in evaluations.values())
     gx_test = evaluations["gx_test"].metadata
     # One metadata entry per expectation, with its observed value and unexpected count.
@@ -71,35 +67,24 @@ def test_task_checks_report_every_check_per_partition_and_block_a_leaky_task(fix
     assert "| test.id.unique | yes |" in gx_test["results"].value
     assert read_checks(home.current_task_dir("good"))["passed"] is True
 
-    leaky = defs.resolve_job_def("check_tasks").execute_in_process(
-        partition_key="leaky", instance=instance, raise_on_error=False
-    )
-    assert not leaky.success  # a failed blocking check stops the run
+    leaky = results["leaky"]
+    assert not leaky.success  # a failed blocking check fails the run, in the task step itself
     failed = {e.check_name: e for e in leaky.get_asset_check_evaluations() if not e.passed}
-    assert set(failed) == {"leak_shared_ids"}
-    assert failed["leak_shared_ids"].metadata["value"].value == 10
-    assert read_checks(home.current_task_dir("leaky"))["blocking_failures"] == ["leak_shared_ids"]
+    assert set(failed) == {"leak_target_columns"}
+    assert failed["leak_target_columns"].metadata["value"].value == 1
+    assert home.current_task_dir("leaky") is None
+    [version_dir] = [p for p in home.task_root("leaky").iterdir() if p.is_dir()]
+    assert read_checks(version_dir)["blocking_failures"] == ["leak_target_columns"]
 
 
-def test_release_job_takes_version_and_notes_from_run_config(fixture_home) -> None:
-    home, resources = fixture_home
-    instance = _instance()
-    checks_job = dg.define_asset_job("check_tasks", selection=dg.AssetSelection.assets("task"))
-    defs = dg.Definitions(
-        assets=[task_on_disk, release],
-        asset_checks=[task_checks],
-        jobs=[checks_job, release_job],
-        resources=resources,
-    )
-    for slug in ("good", "leaky"):
-        defs.resolve_job_def("check_tasks").execute_in_process(
-            partition_key=slug, instance=instance, raise_on_error=False
-        )
+def test_release_job_takes_version_and_notes_from_run_config(built_pair) -> None:
+    home, resources, _, instance = built_pair
+    defs = dg.Definitions(assets=[raw_files, task, leaderboard, release], jobs=[release_job], resources=resources)
     config = {"ops": {"release": {"config": {"version": "2025.06", "notes": "from the UI"}}}}
     result = defs.resolve_job_def("create_release").execute_in_process(run_config=config, instance=instance)
     metadata = result.asset_materializations_for_node("release")[0].metadata
     assert metadata["tasks"].value == 1 and metadata["left_out"].value == 1
-    assert "leaky | " in metadata["exclusions"].value and "leak_shared_ids" in metadata["exclusions"].value
+    assert "leaky | " in metadata["exclusions"].value and "no served version" in metadata["exclusions"].value
     [info] = list_releases(home)
     assert (info.version, info.notes) == ("2025.06", "from the UI")
     again = defs.resolve_job_def("create_release").execute_in_process(
@@ -110,13 +95,13 @@ def test_release_job_takes_version_and_notes_from_run_config(fixture_home) -> No
     assert error.cause.cls_name == ReleaseExistsError.__name__ and "already exists" in error.cause.message
 
 
-def test_definitions_wire_the_checks_into_the_build_and_offer_the_release_job() -> None:
+def test_definitions_run_the_checks_in_the_task_step_and_offer_the_release_job() -> None:
     from pipelines.definitions import defs
 
     build = defs.resolve_job_def("build_competition")
-    assert "task_checks" in {node.name for node in build.graph.node_defs}, (
-        "add assets.task_checks.task_checks to Definitions(asset_checks=[...]) so `dojo build` runs them"
-    )
+    assert {node.name for node in build.graph.node_defs} == {"raw_files", "task", "leaderboard"}
+    task_checks = {key.name for key in defs.resolve_assets_def("task").check_keys}
+    assert task_checks == {*TASK_CHECKS, "rerun_is_deterministic"}
     assert [node.name for node in defs.resolve_job_def("create_release").graph.node_defs] == ["release"]
 
 
