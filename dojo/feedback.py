@@ -31,6 +31,7 @@ LIMIT_ERROR_TYPES = {
     "cpu_time": "cpu_time_limit",
     "file_size": "file_size_limit",
     "processes": "process_limit",
+    "disk": "disk_limit",
 }
 
 
@@ -82,6 +83,7 @@ def _limit_message(result: ExecResult, limits: Limits) -> str:
         "cpu_time": f"the run used up its CPU time ({limits.cpu_seconds} s) and was killed",
         "file_size": f"the run tried to write a file larger than {limits.file_size_mb} MB",
         "processes": f"the run hit the limit of {limits.max_processes} processes and threads",
+        "disk": f"the work dir went over its quota of {limits.disk_mb} MB or {limits.max_files} files",
     }[result.limit or ""]
 
 
@@ -95,6 +97,7 @@ def _limit_cause(result: ExecResult, limits: Limits) -> str:
         f"{limits.threads}).",
         "file_size": "Write smaller outputs; only submission.csv is needed.",
         "processes": f"Do not start many processes or threads: use n_jobs <= {limits.threads}.",
+        "disk": "Delete files you no longer need from the work dir and write fewer, smaller ones.",
     }[result.limit or ""]
 
 

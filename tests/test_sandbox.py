@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from dojo import sandbox as sandbox_module
+from dojo.feedback import diagnose
 from dojo.sandbox import (
     DATA_DIR,
     WORK_DIR,
@@ -21,6 +22,9 @@ from dojo.sandbox import (
     bubblewrap_problem,
     read_capped,
 )
+from dojo.sandbox import cgroup as cgroup_module
+from dojo.sandbox.budget import Budget, measure
+from dojo.sandbox.capture import Capture, rotate_logs
 
 needs_bwrap = pytest.mark.skipif(
     bubblewrap_problem() is not None, reason=f"bubblewrap unusable: {bubblewrap_problem()}"
@@ -271,3 +275,110 @@ def test_read_capped_keeps_head_and_tail(tmp_path):
     text, cut = read_capped(path, 200)
     assert cut and text.startswith("H" * 100) and text.endswith("T" * 100) and "1,000 bytes cut" in text
     assert read_capped(path, 5000) == ("H" * 100 + "M" * 1000 + "T" * 100, False)
+
+
+def test_capture_keeps_exact_head_and_tail_and_bounds_what_it_saves(tmp_path):
+    stream = bytes(range(256)) * 40  # 10,240 distinct-ish bytes
+    capture = Capture(keep=1000)
+    for start in range(0, len(stream), 333):
+        capture.add(stream[start : start + 333])
+    head, tail, cut = capture.ends(800)
+    assert head == stream[:400] and tail == stream[-400:] and cut == len(stream) - 800
+    capture.save(tmp_path / "log")
+    saved = (tmp_path / "log").read_bytes()
+    assert saved.startswith(stream[:500]) and saved.endswith(stream[-500:]) and len(saved) < 1100
+    assert b"9,240 bytes cut; 10,240 bytes in all" in saved
+    # Just over the cap, before the tail was ever trimmed: the last bytes reach back into the head.
+    short = Capture(keep=1000)
+    short.add(stream[:850])
+    head, tail, cut = short.ends(800)
+    assert head == stream[:400] and tail == stream[450:850] and cut == 50
+    assert short.text(5000) == (stream[:850].decode("utf-8", errors="replace"), False)
+
+
+def test_rotate_logs_keeps_the_newest_runs(tmp_path):
+    for index in range(5):
+        for suffix in (".stdout", ".stderr"):
+            path = tmp_path / f"step_{index:03d}{suffix}"
+            path.write_text("x")
+            os.utime(path, ns=(index * 10**9, index * 10**9))
+    (tmp_path / "other.txt").write_text("kept")
+    rotate_logs(tmp_path, 2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "other.txt",
+        "step_003.stderr",
+        "step_003.stdout",
+        "step_004.stderr",
+        "step_004.stdout",
+    ]
+
+
+def test_measure_counts_links_without_following_them_and_opens_locked_dirs(tmp_path):
+    root = tmp_path / "work"
+    (root / "sub").mkdir(parents=True)
+    (root / "sub" / "a.bin").write_bytes(b"a" * 10_000)
+    (root / "to_usr").symlink_to("/usr")  # inside a sandbox this would be the sandbox's /usr, never followed
+    locked = root / "locked"
+    locked.mkdir()
+    (locked / "b.bin").write_bytes(b"b" * 5_000)
+    locked.chmod(0)
+    # Nested deeper than a path can name (PATH_MAX is 4096): built through dir fds, as agent code could.
+    descriptor = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    for _ in range(24):
+        os.mkdir("d" * 250, dir_fd=descriptor)
+        deeper = os.open("d" * 250, os.O_RDONLY | os.O_DIRECTORY, dir_fd=descriptor)
+        os.close(descriptor)
+        descriptor = deeper
+    leaf = os.open("deep.bin", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=descriptor)
+    os.write(leaf, b"c" * 20_000)
+    os.close(leaf)
+    os.close(descriptor)
+    usage = measure(root, stop_after=100)
+    assert usage.entries == 5 + 25 and 35_000 <= usage.bytes < 200_000
+    assert measure(root, stop_after=2).entries == 3  # stops early, one past the budget
+    budget = Budget(max_bytes=12_000, max_entries=100)
+    assert budget.exceeded_by(usage) and "over its quota of 1 MB" in budget.message(usage, 1, 100)
+
+
+@needs_bwrap
+def test_a_disk_limit_is_reported_to_the_agent_with_a_remedy(dirs):
+    box = _sandbox(dirs, disk_mb=1, max_files=50)
+    result = _run(box, dirs, "open('big.bin', 'wb').write(b'x' * 3 * 2 ** 20)\n")
+    assert result.limit == "disk"
+    diagnosis = diagnose(result, box.limits, data_dir=DATA_DIR, work_dir=WORK_DIR)
+    assert diagnosis.error_type == "disk_limit"
+    assert "quota of 1 MB" in diagnosis.message and "Delete files" in diagnosis.cause
+    assert (dirs["work"] / "big.bin").stat().st_size == 3 * 2**20  # kept, not lost
+
+
+@needs_bwrap
+def test_a_run_enters_its_own_cgroup_and_an_oom_kill_there_reads_as_the_memory_limit(dirs, tmp_path, monkeypatch):
+    """The cgroup wiring on a fake v2 hierarchy of plain files (this host may delegate no real one)."""
+    parent = tmp_path / "cgroup"
+    parent.mkdir()
+    (parent / "cgroup.controllers").write_text("cpu memory pids\n")
+    (parent / "cgroup.subtree_control").write_text("")
+    monkeypatch.setattr(cgroup_module, "_own_cgroup", lambda: parent)
+    monkeypatch.setattr(sandbox_module, "cgroup_problem", lambda: None)
+    real_create = cgroup_module.RunCgroup.create.__func__
+
+    def create(cls, **kwargs):
+        group = real_create(cls, **kwargs)
+        (group.path / "memory.events").write_text("low 0\nhigh 0\nmax 2\noom 1\noom_kill 1\n")
+        return group
+
+    monkeypatch.setattr(cgroup_module.RunCgroup, "create", classmethod(create))
+    box = _sandbox(dirs, memory_mb=256, max_processes=32)
+    assert box.memory_control == "cgroup"
+    result = _run(box, dirs, "print('hi')\n")
+    (child,) = [path for path in parent.iterdir() if path.is_dir()]
+    assert (parent / "cgroup.subtree_control").read_text() == "+memory +pids"
+    assert (child / "memory.max").read_text() == str(256 * 2**20 + 64 * 2**20 + 32 * 2**20)
+    assert (child / "pids.max").read_text() == "40"
+    assert (child / "cgroup.procs").read_text() == "0"  # written by the child itself before exec
+    assert result.stdout == "hi\n" and result.limit == "memory"
+
+
+def test_a_missing_interpreter_is_refused_by_name(dirs):
+    with pytest.raises(SandboxError, match="interpreter /nonexistent/bin/python"):
+        Sandbox(dirs["public"], dirs["work"], python=Path("/nonexistent/bin/python"))
