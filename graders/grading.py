@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 
 from graders.metrics import get_metric
-from graders.submission_checks import board_scores, grade
+from graders.submission_checks import board_scores, grade, max_submission_bytes, sample_bytes
 
 
 def load_task(task_dir: Path) -> dict:
@@ -54,10 +54,16 @@ def grade_submission(
     *,
     leaderboard_dir: Path | None = None,
 ) -> GradeResult:
-    """Check and score a submission (file or frame); never raises for a bad submission."""
+    """Check and score a submission (file or frame) in this process; never raises for a bad submission.
+
+    For trusted callers (the reference ladder, tests, benchmarks): a hostile file can take this process's
+    memory and time, so untrusted submissions go through graders.isolation.grade_isolated.
+    """
     task_dir = Path(task_dir)
     meta = load_task(task_dir)
     answers = task_dir / "private" / "answers.parquet"  # read after the submission: a lower peak on big boards
     scores, teams = board_scores(leaderboard_dir or leaderboard_dir_for(task_dir, meta["slug"]), board)
-    report = grade(submission, answers, meta, board, get_metric(meta["metric"]["name"]), scores, teams)
+    metric = get_metric(meta["metric"]["name"])
+    max_bytes = max_submission_bytes(sample_bytes(task_dir))
+    report = grade(submission, answers, meta, board, metric, scores, teams, max_bytes)
     return GradeResult(**report)

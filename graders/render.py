@@ -8,10 +8,10 @@ import json
 from functools import cache
 from types import ModuleType
 
-from graders import metrics, ranking, submission_checks
+from graders import limits, metrics, ranking, submission_checks
 
 # Order matters: each module may use names defined by the ones before it.
-EMBEDDED_MODULES: tuple[ModuleType, ...] = (metrics, ranking, submission_checks)
+EMBEDDED_MODULES: tuple[ModuleType, ...] = (metrics, ranking, limits, submission_checks)
 
 _MAIN = """
 
@@ -22,16 +22,42 @@ def main(argv=None) -> int:
     import sys as _sys
 
     here = Path(__file__).resolve().parent
+    defaults = task_limits(sample_bytes(here))
     parser = argparse.ArgumentParser(description="Grade a submission for " + TASK["slug"] + ".")
     parser.add_argument("submission", help="path to submission.csv")
     parser.add_argument("--board", choices=["public", "private"], default="public")
     parser.add_argument("--leaderboard", help="directory of leaderboard snapshots (default: beside the task)")
+    parser.add_argument("--memory-mb", type=int, default=defaults.memory_mb, help="memory the grading may use")
+    parser.add_argument("--timeout-s", type=float, default=defaults.timeout_s, help="time the grading may take")
+    parser.add_argument(
+        "--in-process", action="store_true", help="grade in this process, without limits (trusted files only)"
+    )
+    parser.add_argument("--limited", action="store_true", help=argparse.SUPPRESS)  # the child of a limited run
     args = parser.parse_args(argv)
+    limits = GradeLimits(args.memory_mb, args.timeout_s)
+    if not (args.in_process or args.limited):
+        # A hostile file must not take this process's memory or time: grade in a child under limits.
+        command = [_sys.executable, str(Path(__file__).resolve()), "--limited", *limits.to_args()]
+        command += ["--board", args.board, *(["--leaderboard", args.leaderboard] if args.leaderboard else [])]
+        report, stopped = run_limited([*command, "--", args.submission], limits)
+        if report is None:
+            report = invalid_report(TASK, args.board, stopped)
+        _sys.stdout.write(_json.dumps(report, sort_keys=True) + "\\n")
+        return 0
+    if args.limited:
+        warm_up()
+        apply_limits(limits)
     answers = here / "private" / "answers.parquet"  # read after the submission: a lower peak on big boards
     board_dir = Path(args.leaderboard) if args.leaderboard else here.parents[2] / "leaderboards" / TASK["slug"]
     scores, teams = board_scores(board_dir, args.board)
     metric = METRICS[TASK["metric"]["name"]]
-    report = grade(args.submission, answers, TASK, args.board, metric, scores, teams)
+    max_bytes = max_submission_bytes(sample_bytes(here))
+    try:
+        report = grade(args.submission, answers, TASK, args.board, metric, scores, teams, max_bytes)
+    except MemoryError:
+        if args.limited:
+            os._exit(MEMORY_EXIT)  # no clean-up: it could need the memory there is none of
+        raise
     _sys.stdout.write(_json.dumps(report, sort_keys=True) + "\\n")
     return 0
 

@@ -7,8 +7,10 @@ in-package grader and the shipped one run the same code.
 
 from __future__ import annotations
 
+import csv
 import math
 import os
+from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,11 @@ import polars as pl
 from graders.ranking import medal, position_score
 
 MAX_LISTED = 5  # how many offending ids or rows a message names before "and N more"
+MAX_VALUE_CHARS = 60  # a listed value longer than this is cut: a hostile cell can be megabytes long
+MAX_MESSAGE_CHARS = 2000  # no error message is longer, whatever the submission holds
+HEADER_BYTES = 1 << 20  # a header line longer than this is refused before any parse
+SIZE_FACTOR = 50  # a submission may be this many times the size of sample_submission.csv ...
+SIZE_FLOOR = 16 << 20  # ... or this many bytes, whichever is larger (text predictions outgrow the sample)
 BLOCK_BYTES = 8 << 20  # text parsed at a time by the block reader of all-number submissions
 COMPARE_ROWS = 1 << 20  # rows handled at a time where a whole-column temporary is not needed
 
@@ -27,10 +34,80 @@ class SubmissionError(Exception):
     """A submission that cannot be scored; the message names the column or row at fault."""
 
 
+def _shown(value: Any) -> str:
+    """repr(value), cut to MAX_VALUE_CHARS."""
+    text = repr(value)
+    return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 3] + "..."
+
+
 def _listing(values: list[Any]) -> str:
-    shown = ", ".join(repr(v) for v in values[:MAX_LISTED])
+    """The first few values and how many more there are."""
+    shown = ", ".join(_shown(v) for v in values[:MAX_LISTED])
     more = len(values) - MAX_LISTED
-    return shown + (f" and {more} more" if more > 0 else "")
+    return shown + (f" and {more:,} more" if more > 0 else "")
+
+
+def capped(message: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """`message` cut to `limit` characters, saying so."""
+    if len(message) <= limit:
+        return message
+    tail = f" ... ({len(message) - limit:,} more characters cut)"
+    return message[: limit - len(tail)] + tail
+
+
+def column_mismatch(columns: list[str], expected: list[str]) -> str | None:
+    """What is wrong with a submission's `columns` (missing and unexpected, the first few of each), or None."""
+    wanted, present = set(expected), set(columns)
+    missing = [c for c in expected if c not in present]
+    extra = list(dict.fromkeys(c for c in columns if c not in wanted))
+    if not missing and not extra and len(columns) == len(expected):
+        return None
+    count = f"{len(columns):,} column" + ("s" if len(columns) != 1 else "")
+    parts = [f"the header has {count}"] if len(columns) != len(expected) else []
+    if missing:
+        parts.append(f"missing columns [{_listing(missing)}]")
+    if extra:
+        parts.append(f"unexpected columns [{_listing(extra)}]")
+    repeated = [name for name, count in Counter(columns).items() if count > 1]
+    if repeated:
+        parts.append(f"repeated columns [{_listing(repeated)}]")
+    return "; ".join(parts) + f" (expected exactly {expected}, as in sample_submission.csv)"
+
+
+def max_submission_bytes(sample_size: int | None) -> int | None:
+    """The largest submission file read, given the size of sample_submission.csv (None: no cap)."""
+    return None if sample_size is None else max(SIZE_FACTOR * sample_size, SIZE_FLOOR)
+
+
+def sample_bytes(task_dir: Path) -> int | None:
+    """Size of a built task's public/sample_submission.csv, None when it has none."""
+    sample = Path(task_dir) / "public" / "sample_submission.csv"
+    return sample.stat().st_size if sample.is_file() else None
+
+
+def read_header(path: Path) -> list[str]:
+    """The column names on a CSV file's first line, reading at most HEADER_BYTES of it.
+
+    Parsing a header of millions of columns with a CSV reader takes gigabytes; this reads one capped line
+    with the csv module. Leading blank lines and a UTF-8 byte-order mark are skipped, as polars does.
+    """
+    with path.open("rb") as handle:
+        head = handle.read(HEADER_BYTES + 1)
+        longer = bool(handle.read(1))
+    head = head.removeprefix(b"\xef\xbb\xbf").lstrip(b"\r\n")
+    end = head.find(b"\n")
+    if end < 0 and (longer or len(head) > HEADER_BYTES):
+        raise SubmissionError(f"submission file {path}: header line longer than {HEADER_BYTES:,} bytes")
+    line = (head if end < 0 else head[:end]).decode("utf-8", errors="replace").rstrip("\r")
+    try:
+        return next(csv.reader([line]), [])
+    except csv.Error as exc:
+        raise SubmissionError(f"submission file {path}: the header is not valid CSV ({exc})") from exc
+
+
+def warm_up() -> None:
+    """Start polars' thread pools, so that their stacks are mapped before a memory limit is measured."""
+    pl.DataFrame({"a": [1, 2]}).sum()
 
 
 def expected_dtypes(answer_schema: Mapping[str, pl.DataType], meta: dict) -> dict[str, pl.DataType]:
@@ -107,20 +184,33 @@ def _grown(old: np.ndarray | None, filled: int, capacity: int, dtype: pl.DataTyp
     return new
 
 
-def read_submission(source: str | Path | pl.DataFrame, dtypes: dict[str, pl.DataType] | None = None) -> pl.DataFrame:
+def read_submission(
+    source: str | Path | pl.DataFrame, dtypes: dict[str, pl.DataType] | None = None, max_bytes: int | None = None
+) -> pl.DataFrame:
     """The submission, typed when it parses cleanly, else every column as text for the checks to explain.
 
     The typed path keeps a 10M-row grade fast and small (all-number submissions are read a block at a
     time); the text path only runs for a submission that is wrong somewhere, so that the message can name
-    the row.
+    the row. A file over `max_bytes`, or whose header has not as many columns as `dtypes`, is refused
+    before any parse.
     """
     if isinstance(source, pl.DataFrame):
         return source
     path = Path(source)
     if not path.is_file():
         raise SubmissionError(f"submission file {path} does not exist")
-    if path.stat().st_size == 0:
+    size = path.stat().st_size
+    if size == 0:
         raise SubmissionError(f"submission file {path} is empty")
+    if max_bytes is not None and size > max_bytes:
+        raise SubmissionError(
+            f"submission file {path} is {size:,} bytes, more than the {max_bytes:,} this task allows "
+            f"({SIZE_FACTOR} times sample_submission.csv, at least {SIZE_FLOOR:,})"
+        )
+    if dtypes:
+        columns = read_header(path)
+        if len(columns) != len(dtypes):
+            raise SubmissionError(column_mismatch(columns, list(dtypes)) or "the header does not match")
     try:
         if dtypes:
             header = pl.read_csv(path, n_rows=0, infer_schema=False).columns
@@ -135,7 +225,7 @@ def read_submission(source: str | Path | pl.DataFrame, dtypes: dict[str, pl.Data
                     pass  # a value does not parse: the text path below finds and names it
         return pl.read_csv(path, infer_schema=False, raise_if_empty=True)
     except (pl.exceptions.PolarsError, UnicodeDecodeError, OSError) as exc:
-        raise SubmissionError(f"submission file {path} is not a readable CSV: {exc}") from exc
+        raise SubmissionError(f"submission file {path} is not a readable CSV: {capped(str(exc), 300)}") from exc
 
 
 def _as_text(series: pl.Series) -> pl.Series:
@@ -156,8 +246,14 @@ def _parse_numbers(sub: pl.DataFrame, column: str, id_column: str, allow_nan: bo
         parsed = text.cast(pl.Float64, strict=False)
         bad = _at_fault(sub, parsed.is_null() & ~(text.is_null() & allow_nan), id_column)
     if bad.height:
-        rows = [f"{row[id_column]}={row[column]!r}" for row in bad.head(MAX_LISTED).iter_rows(named=True)]
-        raise SubmissionError(f"column {column!r}: {bad.height} values are not numbers (id=value: {', '.join(rows)})")
+        rows = [
+            f"{capped(str(row[id_column]), MAX_VALUE_CHARS)}={_shown(row[column])}"
+            for row in bad.head(MAX_LISTED).iter_rows(named=True)
+        ]
+        more = f" and {bad.height - MAX_LISTED:,} more" if bad.height > MAX_LISTED else ""
+        raise SubmissionError(
+            f"column {column!r}: {bad.height:,} values are not numbers (id=value: {', '.join(rows)}{more})"
+        )
     if not allow_nan:
         nonfinite = _at_fault(sub, ~parsed.is_finite(), id_column)
         if nonfinite.height:
@@ -252,15 +348,9 @@ def align(sub: pl.DataFrame, answer_ids: pl.Series, meta: dict) -> tuple[pl.Data
     the order lines up with answer row k."""
     id_column = meta["id_column"]
     expected = [id_column, *meta["prediction_columns"]]
-    missing = [c for c in expected if c not in sub.columns]
-    extra = [c for c in sub.columns if c not in expected]
-    if missing or extra:
-        parts = []
-        if missing:
-            parts.append(f"missing columns {missing}")
-        if extra:
-            parts.append(f"unexpected columns {extra}")
-        raise SubmissionError("; ".join(parts) + f" (expected exactly {expected}, as in sample_submission.csv)")
+    problem = column_mismatch(sub.columns, expected)
+    if problem:
+        raise SubmissionError(problem)
     sub = sub.select(expected)
     raw_ids = sub[id_column]
     if raw_ids.dtype == answer_ids.dtype and not raw_ids.null_count() and raw_ids.len() == answer_ids.len():
@@ -273,7 +363,7 @@ def align(sub: pl.DataFrame, answer_ids: pl.Series, meta: dict) -> tuple[pl.Data
     if raw_ids.dtype != answer_ids.dtype:
         text = _as_text(raw_ids).str.strip_chars()
         if text.is_null().any() or (text == "").any():
-            raise SubmissionError(f"column {id_column!r}: {int((text.is_null() | (text == '')).sum())} empty ids")
+            raise SubmissionError(f"column {id_column!r}: {int((text.is_null() | (text == '')).sum()):,} empty ids")
         ids = text.cast(answer_ids.dtype, strict=False) if answer_ids.dtype.is_integer() else text
         unparsed = text.filter(ids.is_null()).to_list()
         if unparsed:
@@ -281,7 +371,7 @@ def align(sub: pl.DataFrame, answer_ids: pl.Series, meta: dict) -> tuple[pl.Data
     else:
         ids = raw_ids
         if ids.null_count():
-            raise SubmissionError(f"column {id_column!r}: {ids.null_count()} empty ids")
+            raise SubmissionError(f"column {id_column!r}: {ids.null_count():,} empty ids")
     duplicated = ids.filter(ids.is_duplicated()).unique(maintain_order=True).to_list()
     if duplicated:
         raise SubmissionError(f"column {id_column!r}: duplicated ids {_listing([str(d) for d in duplicated])}")
@@ -291,7 +381,7 @@ def align(sub: pl.DataFrame, answer_ids: pl.Series, meta: dict) -> tuple[pl.Data
     if ids.len() != answer_ids.len():
         absent = answer_ids.filter(~answer_ids.is_in(ids.implode())).to_list()
         raise SubmissionError(
-            f"column {id_column!r}: {len(absent)} test ids are missing: {_listing([str(a) for a in absent])}"
+            f"column {id_column!r}: {len(absent):,} test ids are missing: {_listing([str(a) for a in absent])}"
         )
     return sub.with_columns(ids.alias(id_column)), ids.arg_sort()
 
@@ -334,7 +424,9 @@ def _as_array(frame: pl.DataFrame, columns: list[str]) -> np.ndarray:
     return frame.select(columns).to_numpy()
 
 
-def _checked_board_arrays(source, answers: pl.DataFrame | Path, meta: dict, board: str, metric):
+def _checked_board_arrays(
+    source, answers: pl.DataFrame | Path, meta: dict, board: str, metric, max_bytes: int | None = None
+):
     """(y_true, y_pred) on `board` after every check, raising SubmissionError that names the problem.
 
     Given the path of answers.parquet, the ids are read only once the submission is parsed (the reader's
@@ -343,7 +435,7 @@ def _checked_board_arrays(source, answers: pl.DataFrame | Path, meta: dict, boar
     """
     id_column, targets = meta["id_column"], meta["target_columns"]
     schema = pl.read_parquet_schema(answers) if isinstance(answers, Path) else answers.schema
-    sub = read_submission(source, expected_dtypes(schema, meta))
+    sub = read_submission(source, expected_dtypes(schema, meta), max_bytes)
     path = answers if isinstance(answers, Path) else None
     if path is not None:
         answers = read_answers(path, [id_column, "board"])
@@ -371,7 +463,12 @@ def _checked_board_arrays(source, answers: pl.DataFrame | Path, meta: dict, boar
 
 
 def score_submission(
-    source: str | Path | pl.DataFrame, answers: pl.DataFrame | Path, meta: dict, board: str, metric
+    source: str | Path | pl.DataFrame,
+    answers: pl.DataFrame | Path,
+    meta: dict,
+    board: str,
+    metric,
+    max_bytes: int | None = None,
 ) -> float:
     """Check a submission and score it on `board`; raise SubmissionError with a clear message if it is invalid.
 
@@ -381,7 +478,7 @@ def score_submission(
     """
     if board not in ("public", "private"):
         raise SubmissionError(f"board must be 'public' or 'private', not {board!r}")
-    y_true, y_pred = _checked_board_arrays(source, answers, meta, board, metric)
+    y_true, y_pred = _checked_board_arrays(source, answers, meta, board, metric, max_bytes)
     params = dict(metric.defaults) | dict(meta["metric"].get("params") or {})
     if meta["prediction"] == "class_probabilities":
         params["labels"] = list(meta["prediction_columns"])
@@ -389,7 +486,7 @@ def score_submission(
     try:
         value = float(metric.fn(y_true, y_pred, **params))
     except (ValueError, TypeError, ZeroDivisionError, IndexError, KeyError) as exc:
-        raise SubmissionError(f"metric {metric.name} could not score this submission: {exc}") from exc
+        raise SubmissionError(f"metric {metric.name} could not score this submission: {capped(str(exc), 500)}") from exc
     if math.isnan(value):
         raise SubmissionError(f"metric {metric.name} is undefined for this submission (NaN)")
     return value
@@ -414,6 +511,20 @@ def board_scores(leaderboard_dir: Path, board: str) -> tuple[list[float], int | 
     return rows["score"].cast(pl.Float64).to_list(), int(teams) if teams is not None else None
 
 
+def invalid_report(meta: dict, board: str, error: str | None) -> dict:
+    """The report of a submission that was not scored, `error` saying why (cut to MAX_MESSAGE_CHARS)."""
+    return {
+        "competition": meta["slug"],
+        "valid": False,
+        "score": None,
+        "board": board,
+        "error": None if error is None else capped(error),
+        "position_score": None,
+        "medal": None,
+        "higher_is_better": bool(meta["higher_is_better"]),
+    }
+
+
 def grade(
     source: str | Path | pl.DataFrame,
     answers: pl.DataFrame | Path,
@@ -422,22 +533,15 @@ def grade(
     metric,
     scores_on_board: list[float],
     team_count: int | None,
+    max_bytes: int | None = None,
 ) -> dict:
-    """The grade report: never raises for a bad submission, it says what is wrong in `error`."""
-    report: dict = {
-        "competition": meta["slug"],
-        "valid": False,
-        "score": None,
-        "board": board,
-        "error": None,
-        "position_score": None,
-        "medal": None,
-        "higher_is_better": bool(meta["higher_is_better"]),
-    }
+    """The grade report: never raises for a bad submission, it says what is wrong in `error` (at most
+    MAX_MESSAGE_CHARS long). A submission file over `max_bytes` is refused unread."""
+    report = invalid_report(meta, board, None)
     try:
-        value = score_submission(source, answers, meta, board, metric)
+        value = score_submission(source, answers, meta, board, metric, max_bytes)
     except SubmissionError as exc:
-        report["error"] = str(exc)
+        report["error"] = capped(str(exc))
         return report
     report["valid"] = True
     report["score"] = value

@@ -86,16 +86,36 @@ def _listing(home: Home, specs: list[CompetitionSpec]) -> list[dict]:
     return rows
 
 
+def _step_failure(result):
+    """The first step failure event of an in-process run, or None."""
+    return next(
+        (e for e in result.all_events if e.is_step_failure and e.step_failure_data and e.step_failure_data.error),
+        None,
+    )
+
+
 def _failure_message(result) -> str:
-    """The first step failure (or failed blocking check) of an in-process run, in one paragraph."""
-    for event in result.all_events:
-        if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
-            error = event.step_failure_data.error
-            # Dagster wraps the user's exception; its cause holds the message worth showing.
-            while error.cause is not None and error.cls_name == "DagsterExecutionStepExecutionError":
-                error = error.cause
-            return f"{event.step_key}: {error.message.strip()}"
-    return "run failed without a step failure (see the Dagster UI)"
+    """The first step failure of an in-process run, in one paragraph: for a failed blocking check, each check
+    and its reason (the dg.Failure's description)."""
+    event = _step_failure(result)
+    if event is None:
+        return "run failed without a step failure (see the Dagster UI)"
+    user = event.step_failure_data.user_failure_data
+    if user is not None and user.description:
+        return f"{event.step_key}: {user.description.strip()}"
+    error = event.step_failure_data.error
+    # Dagster wraps the user's exception; its cause holds the message worth showing.
+    while error.cause is not None and error.cls_name == "DagsterExecutionStepExecutionError":
+        error = error.cause
+    return f"{event.step_key}: {error.message.strip()}"
+
+
+def _failed_version(result) -> str | None:
+    """The task version a failed run was about, when its failure says (a failed check names it)."""
+    event = _step_failure(result)
+    user = event.step_failure_data.user_failure_data if event is not None else None
+    value = user.metadata.get("task_version") if user is not None else None
+    return str(value.value) if value is not None else None
 
 
 def build(slugs: list[str], *, tag: str | None, home: Home, console: Console) -> int:
@@ -144,14 +164,15 @@ def build(slugs: list[str], *, tag: str | None, home: Home, console: Console) ->
             progress.update(bar, description=f"building {slug}")
             started = time.monotonic()
             if slug in invalid:
-                error = invalid[slug]
+                error, version = invalid[slug], None
             else:
                 result = job.execute_in_process(
                     partition_key=slug, instance=instance, raise_on_error=False, run_config=QUIET_RUN_CONFIG
                 )
                 error = None if result.success else _failure_message(result)
+                version = None if result.success else _failed_version(result)
             if error:
-                catalog_module.record_failure(home, slug, error)
+                catalog_module.record_failure(home, slug, error, version)
             else:
                 catalog_module.clear_failure(home, slug)
             outcomes.append({"slug": slug, "error": error, "seconds": time.monotonic() - started})
@@ -306,13 +327,25 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from graders.grading import grade_submission
+    from rich.markup import escape
+
+    from graders.isolation import grade_isolated, limits_for
+    from graders.limits import GradeLimits
 
     spec = _spec_or_usage(args.slug)
     task_dir = _built_task_dir(Home.from_env(), spec.slug)
     if not Path(args.file).exists():
         raise UsageError(f"submission file {args.file} does not exist")
-    result = grade_submission(task_dir, Path(args.file), args.board)
+    defaults = limits_for(task_dir)
+    try:
+        limits = GradeLimits(
+            defaults.memory_mb if args.memory_mb is None else args.memory_mb,
+            defaults.timeout_s if args.timeout_s is None else args.timeout_s,
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    # In a child process under limits: the file may be hostile (an agent's or anyone's).
+    result = grade_isolated(task_dir, Path(args.file), args.board, limits=limits)
     if args.json:
         print(json.dumps(result.to_json(), sort_keys=True))
         return 0
@@ -322,7 +355,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         medal = f", {result.medal} medal" if result.medal else ""
         console.print(f"{spec.slug} {result.board} score: {result.score:.6g}{position}{medal}")
     else:
-        console.print(f"[red]invalid submission[/red]: {result.error}")
+        console.print(f"[red]invalid submission[/red]: {escape(result.error or '')}")
     return 0
 
 
@@ -382,6 +415,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--board", choices=["public", "private"], default="public")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--memory-mb", type=int, help="memory the grading may use (default: 1024, more for big tasks)")
+    p.add_argument("--timeout-s", type=float, help="seconds the grading may take (default: 60)")
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("ui", help="start the Dagster UI on 127.0.0.1")

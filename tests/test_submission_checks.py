@@ -284,3 +284,40 @@ def test_answers_path_grades_like_answers_frame(tmp_path, text, task_meta, store
     for board in ("public", "private"):
         from_path = grade(submission, answers_path, task_meta, board, metric, [], None)
         assert from_path == grade(submission, ANSWERS, task_meta, board, metric, [], None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\ufeffid,label\n1,cat\n2,cat\n3,cat\n4,bird\n5,dog\n6,dog\n",  # a byte-order mark
+        "\n\nid,label\n1,cat\n2,cat\n3,cat\n4,bird\n5,dog\n6,dog\n",  # blank lines before the header
+        '"id","label"\r\n1,cat\r\n2,cat\r\n3,cat\r\n4,bird\r\n5,dog\r\n6,dog\r\n',  # quoted names, CRLF
+        "label,id\ncat,1\ncat,2\ncat,3\nbird,4\ndog,5\ndog,6",  # swapped, no final newline
+    ],
+)
+def test_the_header_check_accepts_what_the_csv_reader_accepts(tmp_path, text):
+    path = tmp_path / "submission.csv"
+    path.write_text(text, newline="", encoding="utf-8")
+    report = grade(path, ANSWERS, LABEL_META, "private", get_metric("accuracy"), [], None)
+    assert report["valid"], report["error"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("id,label,label\n1,cat,cat\n", "the header has 3 columns; repeated columns ['label']"),
+        ("id\n1\n", "the header has 1 column; missing columns ['label']"),
+        ("id," + ",".join(f"x{i}" for i in range(50_000)) + "\n", "unexpected columns ['x0', 'x1', 'x2', 'x3', 'x4'"),
+    ],
+)
+def test_a_header_with_the_wrong_column_count_is_refused_before_parsing(tmp_path, text, message):
+    report = run(text, LABEL_META, tmp_path)
+    assert not report["valid"] and message in report["error"] and len(report["error"]) <= 2000
+
+
+def test_a_submission_over_the_size_cap_is_refused(tmp_path):
+    path = tmp_path / "submission.csv"
+    path.write_text("id,label\n" + "1,cat\n" * 1000)
+    metric = get_metric("accuracy")
+    report = grade(path, ANSWERS, LABEL_META, "public", metric, [], None, max_bytes=1000)
+    assert not report["valid"] and "is 6,009 bytes, more than the 1,000 this task allows" in report["error"]
