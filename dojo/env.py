@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+import math
 import os
 import shutil
 import stat
+import subprocess
+import tempfile
 import time
 import uuid
+import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,14 +23,16 @@ import gymnasium as gym
 from gymnasium import spaces
 
 from curation.layout import Home
-from dojo.actions import ACTION_FORMAT, Action, ActionError, parse_action
+from curation.secret import SECRET_FILE
+from dojo.actions import ACTION_FORMAT, Action, ActionError, action_text, parse_action
 from dojo.feedback import available_packages, diagnose
 from dojo.sandbox import INSTALL_HINT, ExecResult, Limits, Sandbox
 from dojo.spaces import ActionSpace, Number, UnicodeText
 from dojo.task import ServedTask, resolve_task
 from dojo.task_info import Paths, info_text, task_facts
 from dojo.trajectory import SUMMARY_FILE, TRAJECTORY_FILE, TrajectoryWriter
-from graders.grading import GradeResult, grade_submission
+from graders.grading import GradeResult
+from graders.isolation import grade_isolated
 
 REWARD_MODES = ("position", "raw", "delta")
 TEXT_MAX_CHARS = 100_000
@@ -82,6 +90,8 @@ class _Episode:
     terminated: bool = False
     truncated: bool = False
     reward_total: float = 0.0
+    best_position: float = 0.0  # highest public position so far: what "position" and "delta" pay the rise of
+    best_signed: float | None = None  # highest sign-adjusted public score so far: what "raw" pays the rise of
 
 
 class DojoEnv(gym.Env[dict[str, Any], str]):
@@ -90,18 +100,27 @@ class DojoEnv(gym.Env[dict[str, Any], str]):
     Contract:
     - Construction resolves the task (the CURRENT build under `home`, or the version `release` pins) and
       raises TaskNotFound if there is none; nothing else happens until `reset`.
-    - `reset(seed=None, options=None)` starts an episode: a fresh, empty work dir, a new episode dir
-      `<out_dir>/episode-NNN/` with `trajectory.jsonl`, the step and time budgets refilled. It returns
-      (observation, info); info has `task`, `task_version`, `episode_dir`, `trajectory`, `sandboxed`.
-      No reset options are defined; passing any raises ValueError.
+    - Output: with `out_dir`, every episode is kept as `<out_dir>/episode-NNN/` (trajectory.jsonl,
+      summary.json, code, logs, submissions). Without it, the env writes to a temporary dir that holds only
+      the current episode (a reset deletes the previous one) and is deleted on `close` (or when the env is
+      garbage-collected), so probing an env (e.g. Gymnasium's check_env) leaves nothing behind.
+      `default_run_dir(home, slug)` gives a kept location under DOJO_HOME/runs.
+    - `reset(seed=None, options=None)` starts an episode: a fresh, empty work dir (whatever the last
+      episode's code left there, however deep, is removed), a new episode dir with `trajectory.jsonl`, the
+      step and time budgets refilled. It returns (observation, info); info has `task`, `task_version`,
+      `episode_dir`, `trajectory`, `sandboxed`. No reset options are defined; passing any raises ValueError.
     - `step(action)`: `action` is a dict `{"action": NAME, "params": {...}}` or its JSON string (see
       dojo.actions). Returns (observation, reward, terminated, truncated, info). Every call, valid or not,
-      costs one step and is appended to the trajectory; a malformed action gets status "invalid_action" and a
-      text explaining the format; `step` never raises for anything an agent sends.
+      costs one step and is appended to the trajectory. `step` never raises for anything an agent sends:
+      a malformed action of any type (not JSON, too long, nested too deep, numbers too long to read, lone
+      surrogates, wrong types) gets status "invalid_action" and a short reason with the format; a host
+      failure while handling it (a full disk while writing code, logs, the submission snapshot or the
+      trajectory) gets status "error" with error_type "disk_full" (or "host_error"), and the episode goes on.
     - Observation (dict): `action` (name handled), `status` (ok | error | invalid_action | submitted |
       episode_over), `text` (complete feedback for an LLM), `stdout`/`stderr` of the run (capped, with a
       marker where cut), `error_type` (None, an exception name, a limit such as timeout or memory_limit,
-      invalid_action, invalid_submission, no_submission, nothing_to_submit, sandbox_unavailable), `score`
+      invalid_action, invalid_submission, no_submission, nothing_to_submit, sandbox_unavailable, disk_full,
+      host_error), `score`
       (this step's public score, or the private score on submit), `best_score` (best public score so far),
       `position_score` (this step's leaderboard position), `steps_left`, `time_left_s`.
     - Budgets: `max_steps` steps; `time_budget_s` seconds of code execution and grading (the agent's own
@@ -109,10 +128,15 @@ class DojoEnv(gym.Env[dict[str, Any], str]):
       `exec_timeout_s`. The episode is truncated when either budget is used up; it terminates on a
       successful `submit`. At truncation the best submission is still graded on the private board, so every
       episode ends with a final result in `info["final"]` and `summary.json`.
-    - Rewards (`reward_mode`): "position": the step's position score (public board for execute_code,
-      private board for submit), 0 when nothing was scored; "raw": the step's score sign-adjusted so that
-      higher is better, 0 when nothing was scored; "delta": the increase of the best public position score,
-      so an episode's rewards sum to its best public position score.
+    - Rewards (`reward_mode`) pay improvement only, so repeating a step never earns more; every other step
+      (info, history, validate_code, failed runs, truncation) pays 0:
+      "position" (default): execute_code pays the rise of the best public position score so far (0 when it
+      does not rise); a successful submit pays the private position score (submit ends the episode, so it
+      pays once). An episode's return is its best public position + the private position of its submit.
+      "delta": as "position" without the submit payment: the return is the best public position reached.
+      "raw": execute_code pays the rise of the best sign-adjusted public score (the score, negated when lower
+      is better; the first scored run pays its own signed score); a successful submit pays the signed
+      private score. The return is the best signed public score + the signed private score of the submit.
     - Agent code never sees the private answers, DOJO_HOME or the host's network (see dojo.sandbox); without
       bubblewrap, code actions return error_type "sandbox_unavailable" with install instructions unless
       `allow_unsandboxed=True`.
@@ -163,12 +187,14 @@ class DojoEnv(gym.Env[dict[str, Any], str]):
             max_processes=max_processes,
             output_chars=output_chars,
         )
+        self.task: ServedTask = resolve_task(slug, self.home, release)
+        self.temporary = out_dir is None
         if out_dir is None:
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-            out_dir = self.home.root / "runs" / slug / f"{stamp}-{uuid.uuid4().hex[:6]}"
+            out_dir = tempfile.mkdtemp(prefix=f"dojo-{slug}-")
+            # Removed on close, or when the env is collected or the interpreter exits without a close.
+            self._cleanup = weakref.finalize(self, remove_tree, Path(out_dir))
         self.out_dir = Path(out_dir).resolve()
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        self.task: ServedTask = resolve_task(slug, self.home, release)
         self.higher_is_better = bool(self.task.meta["higher_is_better"])
         self.action_space = ActionSpace()
         output_max = output_chars + 200  # room for the cut marker
@@ -200,21 +226,29 @@ class DojoEnv(gym.Env[dict[str, Any], str]):
         super().reset(seed=seed)
         if options:
             raise ValueError(f"reset takes no options; got {sorted(options)}")
+        previous = self._episode.directory if self._episode else None
         self._end_episode()
+        if self.temporary and previous is not None:
+            remove_tree(previous)  # a temporary run dir holds only the current episode
+        work = self.out_dir / "work"
+        remove_tree(work)  # first: it frees the space of whatever the last episode's code wrote
         self._episodes += 1
         directory = self.out_dir / f"episode-{self._episodes:03d}"
         while directory.exists():  # an out_dir reused by another env keeps its episodes
             self._episodes += 1
             directory = self.out_dir / f"episode-{self._episodes:03d}"
         directory.mkdir(parents=True)
-        work = self.out_dir / "work"
-        if work.exists():
-            shutil.rmtree(work)
         sandbox = Sandbox(
             self.task.public_dir,
             work,
             self.limits,
-            hidden=(self.home.root / "tasks", self.task.private_dir, self.home.root / "raw"),
+            # The salt keys every id and split hash: with it, the ids could be inverted.
+            hidden=(
+                self.home.root / "tasks",
+                self.task.private_dir,
+                self.home.root / "raw",
+                self.home.root / SECRET_FILE,
+            ),
             allow_unsandboxed=self.allow_unsandboxed,
         )
         writer = TrajectoryWriter(directory / TRAJECTORY_FILE, episode=directory.name, task=self.slug)
@@ -240,7 +274,7 @@ class DojoEnv(gym.Env[dict[str, Any], str]):
             return self._observation("none", outcome), 0.0, episode.terminated, episode.truncated, {}
         started = time.perf_counter()
         episode.steps += 1
-        raw_action = action if isinstance(action, str) else json.dumps(action, default=str, ensure_ascii=False)
+        raw_action = action_text(action)
         try:
             parsed: Action | None = parse_action(action)
         except ActionError as exc:
@@ -249,15 +283,22 @@ class DojoEnv(gym.Env[dict[str, Any], str]):
                 "invalid_action", f"Invalid action: {exc}.\n\n{ACTION_FORMAT}", error_type="invalid_action"
             )
         else:
-            outcome = self._dispatch(parsed)
+            try:
+                outcome = self._dispatch(parsed)
+            except OSError as exc:
+                outcome = _host_failure(exc, "this step")
         episode.used_s += outcome.exec_s + outcome.grade_s
-        best_before = episode.best.public_position if episode.best and episode.best.public_position else 0.0
         self._track_best(outcome)
         terminated = outcome.submitted
         truncated = not terminated and (episode.steps >= self.max_steps or self._time_left() <= 0)
         if truncated:
-            self._grade_final_on_truncation(outcome)
-        reward = self._reward(outcome, best_before)
+            try:
+                self._grade_final_on_truncation(outcome)
+            except OSError as exc:
+                failure = _host_failure(exc, "the final grading")
+                outcome.status, outcome.error_type = failure.status, failure.error_type
+                outcome.text += "\n\n" + failure.text
+        reward = self._reward(outcome)
         episode.reward_total += reward
         episode.terminated, episode.truncated = terminated, truncated
         name = parsed.name if parsed else "invalid"
@@ -266,27 +307,30 @@ class DojoEnv(gym.Env[dict[str, Any], str]):
         info = self._step_info(outcome)
         if terminated or truncated:
             info["final"] = self._finish()
-        episode.writer.write(
-            "step",
-            {
-                "step": episode.steps,
-                "action": parsed.to_dict() if parsed else None,
-                "raw_action": raw_action,
-                "observation": observation,
-                "reward": reward,
-                "terminated": terminated,
-                "truncated": truncated,
-                "timings": {
-                    "step_s": round(time.perf_counter() - started, 6),
-                    "exec_s": round(outcome.exec_s, 6),
-                    "grade_s": round(outcome.grade_s, 6),
-                },
-                "code_file": outcome.code_file,
-                "submission": self._relative(outcome.submission.path) if outcome.submission else None,
-                "scores": self._scores(outcome),
-                "agent": self._agent_meta,
+        record: dict[str, Any] = {
+            "step": episode.steps,
+            "action": parsed.to_dict() if parsed else None,
+            "raw_action": raw_action,
+            "observation": observation,
+            "reward": reward,
+            "terminated": terminated,
+            "truncated": truncated,
+            "timings": {
+                "step_s": round(time.perf_counter() - started, 6),
+                "exec_s": round(outcome.exec_s, 6),
+                "grade_s": round(outcome.grade_s, 6),
             },
-        )
+            "code_file": outcome.code_file,
+            "submission": self._relative(outcome.submission.path) if outcome.submission else None,
+            "scores": self._scores(outcome),
+            "agent": self._agent_meta,
+        }
+        try:
+            episode.writer.write("step", record)
+        except OSError as exc:
+            failure = _host_failure(exc, "this step's trajectory record")
+            observation.update(status=failure.status, error_type=failure.error_type)
+            observation["text"] = (observation["text"] + "\n\n" + failure.text)[:TEXT_MAX_CHARS]
         self._agent_meta = None
         return observation, reward, terminated, truncated, info
 
@@ -295,6 +339,8 @@ class DojoEnv(gym.Env[dict[str, Any], str]):
 
     def close(self) -> None:
         self._end_episode()
+        if self.temporary:
+            self._cleanup()
         super().close()
 
     def annotate_next_step(self, meta: dict[str, Any]) -> None:
@@ -369,7 +415,7 @@ class DojoEnv(gym.Env[dict[str, Any], str]):
         snapshot = episode.directory / "submissions" / f"{name}.csv"
         problem = _snapshot_regular_file(source, snapshot)
         started = time.perf_counter()
-        grade = None if problem else grade_submission(self.task.task_dir, snapshot, "public", **self._board())
+        grade = None if problem else grade_isolated(self.task.task_dir, snapshot, "public", **self._board())
         outcome.grade_s = time.perf_counter() - started
         error = problem or (grade.error if grade and not grade.valid else None)
         submission = _Submission(
@@ -462,7 +508,7 @@ class DojoEnv(gym.Env[dict[str, Any], str]):
         """Grade `chosen` on the private board as the episode's final result, recorded in `outcome`."""
         episode = self._require_episode()
         started = time.perf_counter()
-        grade = grade_submission(self.task.task_dir, chosen.path, "private", **self._board())
+        grade = grade_isolated(self.task.task_dir, chosen.path, "private", **self._board())
         outcome.grade_s += time.perf_counter() - started
         outcome.private = grade
         if outcome.submission is None:
@@ -492,16 +538,29 @@ class DojoEnv(gym.Env[dict[str, Any], str]):
         )
         return candidate if better else best
 
-    def _reward(self, outcome: _Outcome, best_before: float) -> float:
+    def _reward(self, outcome: _Outcome) -> float:
+        """This step's reward: only an improvement pays (see the class contract), so repetition earns nothing."""
         episode = self._require_episode()
-        if self.reward_mode == "delta":
-            best_now = episode.best.public_position if episode.best and episode.best.public_position else 0.0
-            return float(best_now - best_before)
-        if outcome.score is None or outcome.error_type == "invalid_submission":
+        score = outcome.score
+        if score is None or not math.isfinite(score) or outcome.error_type == "invalid_submission":
             return 0.0
-        if self.reward_mode == "position":
-            return float(outcome.position or 0.0)
-        return float(outcome.score if self.higher_is_better else -outcome.score)
+        if outcome.submitted:  # submit ends the episode, so this is paid at most once
+            if self.reward_mode == "delta":
+                return 0.0
+            return float(outcome.position or 0.0) if self.reward_mode == "position" else self._signed(score)
+        if self.reward_mode == "raw":
+            signed = self._signed(score)
+            before = episode.best_signed
+            episode.best_signed = signed if before is None else max(before, signed)
+            return signed if before is None else episode.best_signed - before
+        position = float(outcome.position or 0.0)
+        before_position = episode.best_position
+        episode.best_position = max(before_position, position)
+        return episode.best_position - before_position
+
+    def _signed(self, score: float) -> float:
+        """A score made higher-is-better."""
+        return float(score if self.higher_is_better else -score)
 
     def _time_left(self) -> float:
         return max(0.0, self.time_budget_s - self._require_episode().used_s)
@@ -610,11 +669,12 @@ class DojoEnv(gym.Env[dict[str, Any], str]):
             "reward_total": episode.reward_total,
             "trajectory": str(episode.directory / TRAJECTORY_FILE),
         }
-        (episode.directory / SUMMARY_FILE).write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+        with contextlib.suppress(OSError):  # a full disk loses the file, not the summary returned in info
+            (episode.directory / SUMMARY_FILE).write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
         episode.final = summary
-        work = self.out_dir / "work"
-        if not self.keep_work and work.exists():
-            shutil.rmtree(work, ignore_errors=True)
+        if not self.keep_work:
+            with contextlib.suppress(OSError):  # the next reset tries again
+                remove_tree(self.out_dir / "work")
         return summary
 
     def _end_episode(self) -> None:
@@ -665,22 +725,67 @@ class DojoEnv(gym.Env[dict[str, Any], str]):
         return self._episode
 
 
+def default_run_dir(home: Home, slug: str) -> Path:
+    """A new, kept run dir for `slug` under DOJO_HOME/runs (what `dojo run` uses without --out)."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    return home.root / "runs" / slug / f"{stamp}-{uuid.uuid4().hex[:6]}"
+
+
+def remove_tree(path: Path) -> None:
+    """Delete `path` and all under it, however deep or locked down agent code made it; a missing path is fine.
+
+    shutil.rmtree recurses (a 3,000-deep tree exhausts Python's stack, and its paths pass PATH_MAX) and fails
+    on dirs their owner made unreadable, so GNU rm (which walks any depth) does it, after a chmod that gives
+    the owner access back if the first try fails. Raises OSError when the tree cannot be removed.
+    """
+    if not os.path.lexists(path):
+        return
+    if path.is_symlink() or not path.is_dir():
+        path.unlink()
+        return
+    problem = ""
+    for _ in range(2):
+        done = subprocess.run(["rm", "-rf", "--", str(path)], capture_output=True, text=True, check=False)
+        if not os.path.lexists(path):
+            return
+        problem = done.stderr.strip()[:300]
+        # The owner of a dir it made 000 may still chmod it back (chmod -R does not follow symlinks).
+        subprocess.run(["chmod", "-R", "u+rwx", "--", str(path)], capture_output=True, check=False)
+    raise OSError(errno.ENOTEMPTY, f"could not remove {path}: {problem}")
+
+
+def _host_failure(exc: OSError, what: str) -> _Outcome:
+    """An error outcome for a failure on the host (a full disk above all) while handling `what`."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return _Outcome(
+            "error",
+            f"The disk is full (no space left on device), so {what} could not be written and did not complete. "
+            "Delete large files your code wrote in the working directory, then go on.",
+            error_type="disk_full",
+        )
+    reason = exc.strerror or type(exc).__name__  # not str(exc): it may name host paths
+    return _Outcome("error", f"A host error stopped {what}: {reason}.", error_type="host_error")
+
+
 def _file_state(path: Path) -> tuple[int, int, int] | None:
-    """(mtime_ns, size, inode) of a path without following links, or None if absent."""
+    """(mtime_ns, size, inode) of a path without following links, or None if absent or out of reach."""
     try:
         info = os.stat(path, follow_symlinks=False)
-    except FileNotFoundError:
+    except OSError:  # e.g. agent code made the work dir unsearchable for an unprivileged host
         return None
     return info.st_mtime_ns, info.st_size, info.st_ino
 
 
 def _snapshot_regular_file(source: Path, target: Path) -> str | None:
     """Copy `source` to `target` if it is a regular file; never follow a link agent code may have planted."""
-    info = os.stat(source, follow_symlinks=False)
-    if not stat.S_ISREG(info.st_mode):
-        return f"{SUBMISSION_FILE} must be a regular file, not a link or directory"
+    try:
+        info = os.stat(source, follow_symlinks=False)
+        if not stat.S_ISREG(info.st_mode):
+            return f"{SUBMISSION_FILE} must be a regular file, not a link or directory"
+        descriptor = os.open(source, os.O_RDONLY | os.O_NOFOLLOW)
+    except PermissionError:
+        return f"{SUBMISSION_FILE} cannot be read: its permissions (or its directory's) deny it"
     target.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(source, os.O_RDONLY | os.O_NOFOLLOW)
     with os.fdopen(descriptor, "rb") as reader, open(target, "wb") as writer:
         shutil.copyfileobj(reader, writer)
     return None

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 TRAJECTORY_FILE = "trajectory.jsonl"
 SUMMARY_FILE = "summary.json"
@@ -46,20 +48,38 @@ class TrajectoryWriter:
         self.episode = episode
         self.task = task
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle: IO[str] | None = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for the episode
+        # Unbuffered appends: a failed write (a full disk) leaves nothing queued to be written out later.
+        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
 
     def write(self, kind: str, record: dict[str, Any]) -> None:
-        if self._handle is None:
+        """Append one record as a line; on OSError (e.g. a full disk) the file is left as it was, then it raises."""
+        if self._fd is None:
             raise TrajectoryError(f"{self.path}: writer is closed")
         full = {"schema": SCHEMA_VERSION, "type": kind, "episode": self.episode, "task": self.task, "time": now_iso()}
         full.update(record)
-        self._handle.write(json.dumps(_jsonable(full), ensure_ascii=False) + "\n")
-        self._handle.flush()
+        line = json.dumps(_jsonable(full), ensure_ascii=False, default=str) + "\n"
+        # Agent text may hold lone surrogates, which UTF-8 cannot encode; they become "?".
+        data = line.encode("utf-8", errors="replace")
+        size = os.fstat(self._fd).st_size
+        try:
+            _write_all(self._fd, data)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, size)  # no half line for readers to trip over
+            raise
 
     def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Write all of `data` to `fd` (os.write may write less than asked)."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
 
 
 @dataclass(frozen=True)

@@ -268,6 +268,10 @@ def test_reward_modes(make_env):
     raw.reset()
     observation, reward, *_ = raw.step(_act("execute_code", code=GOOD_REGRESSION))
     assert observation["score"] > 0 and reward == -observation["score"]  # rmse: lower is better
+    _, reward, *_ = raw.step(_act("execute_code", code=GOOD_REGRESSION))
+    assert reward == 0.0  # only a rise of the best score pays
+    _, reward, _, _, info = raw.step(_act("submit"))
+    assert reward == -info["private"]["score"]
 
     delta = make_env(reward_mode="delta")
     delta.reset()
@@ -286,6 +290,13 @@ def test_reward_modes(make_env):
     assert reward == first["position_score"] == 0.25  # 0.5 ties the dummy, the last of four entries
     _, reward, *_ = position.step(_act("request_info", info_type="metric"))
     assert reward == 0.0
+    _, reward, *_ = position.step(_act("execute_code", code=SAMPLE_COPY))
+    assert reward == 0.0  # the same result again does not raise the best position
+    better, reward, *_ = position.step(_act("execute_code", code=GOOD_BINARY))
+    assert reward == pytest.approx(better["position_score"] - 0.25)
+    _, reward, _, _, info = position.step(_act("submit"))
+    assert reward == info["private"]["position_score"]
+    assert info["final"]["reward_total"] == pytest.approx(better["position_score"] + reward)
 
 
 def test_without_bubblewrap_code_actions_explain_how_to_install_it(home, tmp_path, monkeypatch):

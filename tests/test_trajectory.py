@@ -65,7 +65,9 @@ def test_every_step_is_recorded_with_action_observation_reward_timings_and_score
     assert (episodes[0] / good["code_file"]).read_text() == fast_solution("binary")
     assert good["submission"] == "submissions/step_004.csv" and (episodes[0] / good["submission"]).is_file()
     assert good["scores"]["public"] == good["observation"]["score"] > dummy["scores"]["public"] == 0.5
-    assert good["reward"] == good["scores"]["public_position"]
+    # "position" pays the rise of the best public position: the dummy's, then the good run's on top of it.
+    assert dummy["reward"] == dummy["scores"]["public_position"]
+    assert good["reward"] == pytest.approx(good["scores"]["public_position"] - dummy["scores"]["public_position"])
     assert good["timings"]["exec_s"] > 0 and good["timings"]["step_s"] >= good["timings"]["exec_s"]
     assert good["agent"]["raw_reply"] == "I will fit the rule." and dummy["agent"] is None
     assert submit["terminated"] and submit["scores"]["private"] == episode.summary["private_score"]
