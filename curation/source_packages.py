@@ -46,17 +46,26 @@ SOURCE_DATA: dict[str, SourceData] = {
 }
 
 
-def package_dir(package: str) -> Path | None:
-    """The installed directory of a top-level package, found without importing it; None when not installed."""
+def package_dir(package: str, site_packages: Path | None = None) -> Path | None:
+    """The installed directory of a top-level package, found without importing it; None when not installed.
+
+    With `site_packages`, the package is looked up in that directory (another environment's) instead of this one.
+    """
+    if site_packages is not None:
+        candidate = site_packages / package
+        return candidate.resolve() if candidate.is_dir() else None
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         return None
     return Path(next(iter(spec.submodule_search_locations))).resolve()
 
 
-def masked_paths(source: SourceData) -> list[Path]:
-    """The files and dirs of one provider that agent code must not see (existing ones only)."""
-    root = package_dir(source.package)
+def masked_paths(source: SourceData, site_packages: Path | None = None) -> list[Path]:
+    """The files and dirs of one provider that agent code must not see (existing ones only).
+
+    `site_packages` points at another environment's site-packages (the agent env's); None means this one's.
+    """
+    root = package_dir(source.package, site_packages)
     if root is None:
         return []
     if not source.data_dirs:
@@ -67,9 +76,9 @@ def masked_paths(source: SourceData) -> list[Path]:
     return sorted(path for directory in dirs for path in directory.rglob("*") if path.suffix in source.data_suffixes)
 
 
-def all_masked_paths() -> list[Path]:
-    """Every path of every offline provider's data, for the sandbox to hide."""
-    return [path for source in SOURCE_DATA.values() for path in masked_paths(source)]
+def all_masked_paths(site_packages: Path | None = None) -> list[Path]:
+    """Every path of every offline provider's data, for the sandbox to hide (in `site_packages` when given)."""
+    return [path for source in SOURCE_DATA.values() for path in masked_paths(source, site_packages)]
 
 
 def provider_of(dataset: str) -> str:

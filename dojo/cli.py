@@ -63,12 +63,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     import dojo
     from dojo.agents import make_agent
     from dojo.agents.openai_agent import AgentError
+    from dojo.env import default_run_dir
     from dojo.runner import run_episode
     from dojo.task import TaskNotFound
 
     progress = _console(sys.stderr)
     try:
-        env = dojo.make(args.slug, release=args.release, out_dir=args.out, **_env_options(args))
+        out_dir = args.out or default_run_dir(Home.from_env(), args.slug)  # kept, unlike the env's temporary default
+        env = dojo.make(args.slug, release=args.release, out_dir=out_dir, **_env_options(args))
         agent = make_agent(args.agent, **_agent_options(args))
     except (TaskNotFound, ValueError, AgentError) as exc:
         return _usage("run", str(exc))
@@ -196,6 +198,44 @@ def _add_episode_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--temperature", type=float, default=0.0, help="openai agent: sampling temperature")
 
 
+def cmd_agent_env(args: argparse.Namespace) -> int:
+    """Create the agent interpreter's env, or tell where it is and whether it is complete."""
+    from dojo.agent_env import AgentEnvError, AgentEnvMissing, create, default_path, status
+
+    path = args.path or default_path(Home.from_env())
+    if args.action == "create":
+        try:
+            create(path, with_torch=args.with_torch, log=lambda line: print(line, file=sys.stderr))
+        except AgentEnvError as exc:
+            print(f"dojo agent-env create: {exc}", file=sys.stderr)
+            return 1
+        print(path)
+        return 0
+    found = status(path)
+    if args.action == "path":
+        if not found.complete:
+            print(f"dojo agent-env path: {AgentEnvMissing(path, found.reason)}", file=sys.stderr)
+            return 1
+        print(found.python)
+        return 0
+    torch = " (with torch)" if found.with_torch else ""
+    print(f"{path}: {found.reason}{torch}")
+    return 0 if found.complete else 1
+
+
+def _add_agent_env_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Add `agent-env create|path|check`: the separate env that agent code runs in."""
+    agent_env = subparsers.add_parser("agent-env", help="create or check the interpreter that agent code runs on")
+    actions = agent_env.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="build the env (a no-op when it is complete and up to date)")
+    create.add_argument("--with-torch", action="store_true", help="add torch and torchvision (several GB)")
+    path = actions.add_parser("path", help="print the env's python if complete (exit 1 if not)")
+    check = actions.add_parser("check", help="print where the env is and whether it is complete (exit 1 if not)")
+    for action in (create, path, check):
+        action.add_argument("--path", type=Path, help="the env's directory (default $DOJO_HOME/agent-env)")
+    agent_env.set_defaults(func=cmd_agent_env)
+
+
 def add_runtime_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add `run`, `evaluate` and `export` to the `dojo` command's subparsers (each sets `func(args) -> int`)."""
     run = subparsers.add_parser("run", help="play one episode of a task with an agent")
@@ -217,6 +257,8 @@ def add_runtime_commands(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("run_dir", type=Path, help="a run or evaluation dir (searched for trajectory.jsonl)")
     export.add_argument("out", type=Path, help="output JSONL file")
     export.set_defaults(func=cmd_export)
+
+    _add_agent_env_commands(subparsers)
 
 
 def main(argv: list[str] | None = None) -> int:
