@@ -76,6 +76,27 @@ def masked_paths(source: SourceData, site_packages: Path | None = None) -> list[
     return sorted(path for directory in dirs for path in directory.rglob("*") if path.suffix in source.data_suffixes)
 
 
+def mount_masks(source: SourceData, site_packages: Path | None = None) -> list[Path]:
+    """The dirs of one provider to hide under empty mounts: its data dirs whole, or the whole package.
+
+    Coarser than `masked_paths`, for a sandbox that mounts over them: each mount costs time at every run, and
+    statsmodels' data files would take one each. An empty dir left in place of statsmodels/datasets imports
+    as a namespace package, so `statsmodels.api` still loads; deleting files (the agent env) needs the finer
+    list, since a deleted subpackage would not import at all.
+    """
+    root = package_dir(source.package, site_packages)
+    if root is None:
+        return []
+    if not source.data_dirs:
+        return [root]
+    return [root / relative for relative in source.data_dirs if (root / relative).is_dir()]
+
+
+def all_mount_masks(site_packages: Path | None = None) -> list[Path]:
+    """Every provider's `mount_masks` (in `site_packages` when given)."""
+    return [path for source in SOURCE_DATA.values() for path in mount_masks(source, site_packages)]
+
+
 def all_masked_paths(site_packages: Path | None = None) -> list[Path]:
     """Every path of every offline provider's data, for the sandbox to hide (in `site_packages` when given)."""
     return [path for source in SOURCE_DATA.values() for path in masked_paths(source, site_packages)]

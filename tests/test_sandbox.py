@@ -382,3 +382,27 @@ def test_a_run_enters_its_own_cgroup_and_an_oom_kill_there_reads_as_the_memory_l
 def test_a_missing_interpreter_is_refused_by_name(dirs):
     with pytest.raises(SandboxError, match="interpreter /nonexistent/bin/python"):
         Sandbox(dirs["public"], dirs["work"], python=Path("/nonexistent/bin/python"))
+
+
+@needs_bwrap
+def test_one_walk_per_short_run_and_the_budget_still_holds_across_runs(dirs, monkeypatch):
+    """The walk that ends a run within budget starts the next one; a run over budget is measured afresh."""
+    walks = []
+    real_measure = sandbox_module.measure
+
+    def counting_measure(root, stop_after):
+        walks.append(stop_after)
+        return real_measure(root, stop_after)
+
+    monkeypatch.setattr(sandbox_module, "measure", counting_measure)
+    box = _sandbox(dirs, disk_mb=1, max_files=50)
+    assert _run(box, dirs, "open('a.bin', 'wb').write(b'x' * 700_000)\n", "one").ok
+    assert len(walks) == 2  # before (nothing settled yet) and after
+    assert _run(box, dirs, "open('b.bin', 'wb').write(b'x' * 700_000)\n", "two").limit == "disk"
+    assert len(walks) == 3  # the settled walk of run one stood in for a walk before run two
+    # Started over the quota, a run is measured afresh: it may not grow the dir, but may shrink it.
+    assert _run(box, dirs, "open('c.bin', 'wb').write(b'x' * 1000)\n", "three").limit == "disk"
+    assert len(walks) == 5
+    assert _run(box, dirs, "import os\nos.remove('b.bin')\nos.remove('c.bin')\n", "four").ok
+    assert _run(box, dirs, "print(1)\n", "five").ok
+    assert len(walks) == 8  # four measured afresh (two walks), five started from four's settled walk

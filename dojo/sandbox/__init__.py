@@ -209,6 +209,9 @@ class Sandbox:
         self.isolated = self.problem is None
         self.allow_unsandboxed = allow_unsandboxed
         self._uid = _sandbox_uid()
+        # The work dir changes only while code runs (a run's processes die with it), so the walk that ends a
+        # run within budget also starts the next one: one walk per short run instead of two.
+        self._settled_usage: Usage | None = None
         _check_hidden(hidden, [Path(p) for p in bound_sources(self.python)] + [self.public_dir, self.work_dir])
         if self.isolated and self._uid is not None:
             # The sandboxed uid owns the work dir; the public files only need to be world-readable.
@@ -242,10 +245,13 @@ class Sandbox:
         code_file.parent.mkdir(parents=True, exist_ok=True)
         code_file.write_text(code, encoding="utf-8")
         log_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            start_usage = measure(self.work_dir, limits.max_files * 4)
-        except BudgetError:
-            start_usage = Usage(0, 0)  # the watchdog then stops the run and says why
+        start_usage = self._settled_usage
+        self._settled_usage = None
+        if start_usage is None:
+            try:
+                start_usage = measure(self.work_dir, limits.max_files * 4)
+            except BudgetError:
+                start_usage = Usage(0, 0)  # the watchdog then stops the run and says why
         budget = Budget(max(limits.disk_mb * 1024**2, start_usage.bytes), max(limits.max_files, start_usage.entries))
         disk = _DiskWatch(self.work_dir, budget)
         started = time.perf_counter()
@@ -270,6 +276,8 @@ class Sandbox:
         if stop == "disk" or disk.over():  # a run stopped by its timeout is told about its disk too
             stop = stop or "disk"
             err.add(("\n" + disk.message(limits) + "\n").encode())
+        else:
+            self._settled_usage = disk.usage
         out.save(log_dir / f"{code_file.stem}.stdout")
         err.save(log_dir / f"{code_file.stem}.stderr")
         rotate_logs(log_dir, limits.kept_logs)

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from curation.source_packages import all_masked_paths
+from curation.source_packages import all_mount_masks
 from dojo.sandbox.seccomp import filter_program
 
 if TYPE_CHECKING:
@@ -209,11 +209,11 @@ def _python_roots(python: str) -> tuple[str, ...]:
 def _masked_paths(python: str) -> list[Path]:
     """The offline sources' data an interpreter's packages hold: ours by import lookup, another's by its dirs."""
     if python == sys.executable:
-        return all_masked_paths()
+        return all_mount_masks()
     found: list[Path] = []
     for root in _python_roots(python):
         for site_packages in sorted(Path(root).glob("lib/python3*/site-packages")):
-            found += all_masked_paths(site_packages)
+            found += all_mount_masks(site_packages)
     return found
 
 
