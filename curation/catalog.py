@@ -14,10 +14,8 @@ import polars as pl
 from curation.checks import check_rows, read_checks
 from curation.layout import Home, file_lock, lock_is_held, remove_abandoned_temps, temp_path_beside
 from curation.releases import register_releases
-from curation.serving import clear_failure, failure_path, read_failure, record_failure, refusal
+from curation.serving import read_failure, refusal
 from curation.spec import CompetitionSpec
-
-__all__ = ["build_catalog", "clear_failure", "competition_row", "failure_path", "open_catalog", "record_failure"]
 
 # A reader that meets a catalog being rebuilt (or DuckDB's own writer lock) waits this long before giving up.
 READ_RETRIES = 40

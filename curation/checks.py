@@ -20,11 +20,11 @@ from curation.expectations import SUITE_TABLES, ExpectationReport, validate_task
 from curation.layout import atomic_write_bytes
 from curation.leak_attacks import ATTACK_CHECKS, attack_task
 from curation.leak_audit import LEAK_CHECKS, audit_task
+from curation.serving import CHECKS_FILE
 from curation.sources import file_sha256
 from curation.spec import CompetitionSpec
 from curation.task_frames import TaskFilesError, load_task_frames, load_task_meta
 
-CHECKS_FILE = "checks.json"
 # What a task too malformed to check raises (a missing id or board column, a task.json key of the wrong type):
 # the checks that need it fail with the message instead of the run stopping without a record.
 MALFORMED_TASK_ERRORS = (pl.exceptions.PolarsError, KeyError, TypeError, ValueError)

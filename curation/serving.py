@@ -13,7 +13,7 @@ from typing import Any
 
 from curation.layout import CHECKED_POINTER, TASK_POINTER, Home, atomic_write_bytes, read_pointer, set_pointer
 
-CHECKS_FILE = "checks.json"  # curation.checks.CHECKS_FILE, without importing the check machinery
+CHECKS_FILE = "checks.json"  # each task's check outcomes (written by curation.checks)
 REASON_CHARS = 240
 
 

@@ -15,6 +15,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from curation import catalog as catalog_module
+from curation import serving
 from curation.layout import Home
 from curation.release_cli import add_release_commands
 from curation.spec import CompetitionSpec, SpecError, load_catalog
@@ -172,9 +173,9 @@ def build(slugs: list[str], *, tag: str | None, home: Home, console: Console) ->
                 error = None if result.success else _failure_message(result)
                 version = None if result.success else _failed_version(result)
             if error:
-                catalog_module.record_failure(home, slug, error, version)
+                serving.record_failure(home, slug, error, version)
             else:
-                catalog_module.clear_failure(home, slug)
+                serving.clear_failure(home, slug)
             outcomes.append({"slug": slug, "error": error, "seconds": time.monotonic() - started})
             progress.advance(bar)
         progress.update(bar, description="catalog")
