@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,3 +40,20 @@ def built_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if result.returncode != 0:
         pytest.fail(f"dojo build failed ({result.returncode}):\n{result.stdout[-5000:]}\n{result.stderr[-5000:]}")
     return home
+
+
+@pytest.fixture
+def make_env(home: Path, tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    """A factory of envs over the test module's own `home` fixture, each with its own out dir, closed after."""
+    import dojo  # the runtime, imported only by the tests that make envs
+
+    envs = []
+
+    def factory(slug: str = "tiny-binary", **options: Any) -> Any:
+        env = dojo.make(slug, home=home, out_dir=tmp_path / f"run-{len(envs)}", **options)
+        envs.append(env)
+        return env
+
+    yield factory
+    for env in envs:
+        env.close()

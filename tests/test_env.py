@@ -41,20 +41,6 @@ def home(tmp_path_factory) -> Path:
     return root
 
 
-@pytest.fixture
-def make_env(home, tmp_path):
-    envs = []
-
-    def factory(slug: str = "tiny-binary", **options):
-        env = dojo.make(slug, home=home, out_dir=tmp_path / f"run-{len(envs)}", **options)
-        envs.append(env)
-        return env
-
-    yield factory
-    for env in envs:
-        env.close()
-
-
 def _act(name: str, **params) -> dict:
     return {"action": name, "params": params}
 
